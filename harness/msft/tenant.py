@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.lab.yamlfile import load_yaml, section, validate
 
@@ -39,7 +39,15 @@ class User(_Model):
     #: SMTP AUTH for this mailbox: None inherits the organisation's switch; an explicit value wins.
     smtp_auth_enabled: bool | None = None
     enabled: bool = True
-    object_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    #: Entra object id; stable for a UPN unless the inventory gives one, so restarts keep accounts.
+    object_id: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stable_object_id(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("object_id") and isinstance(data.get("upn"), str):
+            data = {**data, "object_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "upn:" + data["upn"].lower()))}
+        return data
 
     @field_validator("upn")
     @classmethod
