@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import os
@@ -394,3 +395,9 @@ def test_the_agent_stops_and_starts_again_on_its_port(loop: LoopThread, fresh: R
     assert "Timeout" in silent.stderr
     assert loop.run(fresh.agent.start(port=port)) == port
     assert get(fresh, SYS_NAME)[SYS_NAME].text == "EPSON3A51C7"
+
+
+def test_identity_changes_show_in_the_next_get(fresh: Running) -> None:
+    fresh.device.identity = dataclasses.replace(fresh.device.identity, name="Floor3-MFP", location="Room 3.14")
+    got = get(fresh, SYS_NAME, ".1.3.6.1.2.1.1.6.0")
+    assert (got[SYS_NAME].text, got[".1.3.6.1.2.1.1.6.0"].text) == ("Floor3-MFP", "Room 3.14")

@@ -98,7 +98,7 @@ class DeviceMibController(AbstractMibInstrumController):
     def _current(self) -> tuple[DeviceIdentity, StatusSnapshot, MibTable]:
         identity, snap = self._device.identity, self._device.status.snapshot()
         cached = self._cached
-        if cached is None or cached[0] is not identity or cached[1] != snap.version:
+        if cached is None or cached[1] != snap.version or cached[0] != identity:
             cached = (identity, snap.version, build_mib(identity, snap, self._traffic))
             self._cached = cached
         return identity, snap, cached[2]
