@@ -55,8 +55,8 @@ class StoredSignIn:
     service: EmailService
     account: str
     client_id: str
-    refresh_token: str
-    access_token: str
+    refresh_token: str = field(repr=False)
+    access_token: str = field(repr=False)
     access_expires_at: float
     signed_in_at: float
     last_used_at: float

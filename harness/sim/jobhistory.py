@@ -35,6 +35,8 @@ class Job:
     sender: str
     recipient: str
     file_name: str = ""
+    #: Why the job failed, e.g. the server's exact SMTP reply (shown on the page; not a CSV column).
+    detail: str = ""
 
     @property
     def result(self) -> str:
@@ -66,9 +68,10 @@ class JobHistory:
         self._lock = threading.Lock()
 
     def record(self, *, started: float, completed: float, type: str, error_code: int | None, pages: int,
-               sender: str, recipient: str, file_name: str = "") -> Job:
+               sender: str, recipient: str, file_name: str = "", detail: str = "") -> Job:
         with self._lock:
-            job = Job(self._next, started, completed, type, error_code, pages, sender, recipient, file_name)
+            job = Job(self._next, started, completed, type, error_code, pages, sender, recipient, file_name,
+                      detail)
             self._next += 1
             self._jobs.append(job)
             del self._jobs[: max(0, len(self._jobs) - self._capacity)]
