@@ -142,7 +142,7 @@ class MicrosoftTier:
         identity = HttpsService(create_identity_app(self.state), bind_tcp(self.host), certfile, keyfile)
         self.smtp = ExchangeSmtp(self.state, self.server_cert.server_context(self.state_dir, "tier"))
         control = HttpsService(
-            create_control_app(self.state, self.control_token, self.lab_info),
+            create_control_app(self.state, self.control_token, self.lab_info, transcripts=self.smtp.transcripts),
             bind_tcp(self.host), certfile, keyfile,
         )
         loop = asyncio.get_running_loop()
