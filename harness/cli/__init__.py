@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import lab
+from harness.cli import doctor, lab
 
 #: Command modules, each adding its sub-commands (``run``, ``probe``, ``capture``, ``report`` slot in here).
-COMMANDS = (lab,)
+COMMANDS = (lab, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
