@@ -66,6 +66,8 @@ class PanelScreen:
     actions: tuple[str, ...]
     messages: tuple[str, ...] = ()
     locked: bool = False
+    #: The arguments an action takes (``{"Recipient": ("to",)}``); actions not listed take none.
+    inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def text(self) -> str:
         """The screen as an operator reads it."""
@@ -74,7 +76,7 @@ class PanelScreen:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "path": list(self.path), "lines": list(self.lines),
                 "actions": list(self.actions), "messages": list(self.messages), "locked": self.locked,
-                "text": self.text()}
+                "inputs": {action: list(names) for action, names in self.inputs.items()}, "text": self.text()}
 
 
 @dataclass
@@ -96,6 +98,13 @@ _MENUS: dict[str, tuple[str, list[tuple[str, str, str | None]]]] = {
         ("Email Server Status", "email_server_status", None),
         ("Print Status Sheet", "print_status_sheet", "status_sheet"),
     ]),
+}
+
+
+#: (screen id, action) → the arguments :meth:`Panel.act` takes for it (optional ones included).
+_INPUTS: dict[tuple[str, str], tuple[str, ...]] = {
+    (HOME, "Scan to Email"): ("to",), (HOME, "Fax"): ("to",), (HOME, "Scan to My Email"): ("user_id",),
+    ("scan_to_email", "Recipient"): ("to",), ("fax", "Recipient"): ("to",), ("admin_login", "OK"): ("password",),
 }
 
 
@@ -146,7 +155,8 @@ class Panel:
     def _make(self, frame: _Frame, lines: tuple[str, ...], actions: tuple[str, ...],
               messages: tuple[str, ...]) -> PanelScreen:
         path = tuple(f.title for f in self._stack[1:]) if frame.id != "message" else ()
-        return PanelScreen(frame.id, frame.title, path, lines, actions, messages, self._locked())
+        inputs = {a: _INPUTS[(frame.id, a)] for a in actions if (frame.id, a) in _INPUTS}
+        return PanelScreen(frame.id, frame.title, path, lines, actions, messages, self._locked(), inputs)
 
     def _locked(self) -> bool:
         return self.admin_lock and not self._admin
