@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,7 @@ class Doctor:
         self.attachment_name = f"scan-{self.run_id}.pdf"
         self._flow: dict[str, Any] = {}
         self._token: dict[str, Any] = {}
+        self._delivered_id = ""
         self._playwright: Any = None
         self._browser: Any = None
 
@@ -322,6 +324,7 @@ class Doctor:
         self.redact.add(blob, xoauth2_blob(upn, token))
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = upn, upn, self.subject
+        message["Date"], message["Message-ID"] = formatdate(), make_msgid(domain="epson-hil.lab")
         message.set_content("Scanned with OAuth 2.0 through the epson-hil lab.\n")
         message.add_attachment(self.attachment, maintype="application", subtype="pdf",
                                filename=self.attachment_name)
@@ -350,6 +353,7 @@ class Doctor:
         found = [m for m in self.control.messages(self.mailbox.upn) if m.get("subject") == self.subject]
         if not found:
             raise CheckFailed(f"no message with subject {self.subject!r} in {self.mailbox.upn}")
+        self._delivered_id = str(found[0].get("id", ""))
         attachments = found[0].get("attachments", [])
         wanted = {"filename": self.attachment_name, "content_type": "application/pdf",
                   "size": len(self.attachment)}
@@ -367,12 +371,16 @@ class Doctor:
         leaks = self.redact.leaks(json.dumps(transcripts))
         if leaks:
             raise CheckFailed(f"the SMTP transcripts contain secrets: {', '.join(sorted(set(leaks)))}")
-        commands = [c.upper() for c in _client_lines(transcripts[-1])]
+        ours = next((t for t in transcripts if self._delivered_id in t.get("message_ids", [])), None)
+        if ours is None:
+            raise CheckFailed(f"no transcript names the delivered message among {len(transcripts)} session(s)")
+        commands = [c.upper() for c in _client_lines(ours)]
         starttls = next((i for i, c in enumerate(commands) if c.startswith("STARTTLS")), None)
         xoauth2 = next((i for i, c in enumerate(commands) if c.startswith("AUTH XOAUTH2")), None)
-        if starttls is None or xoauth2 is None or xoauth2 < starttls:
+        if starttls is None or xoauth2 is None or xoauth2 < starttls or not ours.get("tls"):
             raise CheckFailed(f"expected STARTTLS before AUTH XOAUTH2 in the client's lines, got {commands}")
-        return f"{len(transcripts)} session(s); STARTTLS then AUTH XOAUTH2; no secret in any transcript"
+        return (f"session {ours.get('session_id')}: STARTTLS then AUTH XOAUTH2 as {ours.get('authenticated_as')}; "
+                f"no secret in {len(transcripts)} transcript(s)")
 
 
 def _client_lines(transcript: dict[str, Any]) -> list[str]:

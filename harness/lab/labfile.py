@@ -19,7 +19,6 @@ from harness.msft.control_client import TierControl
 from harness.msft.tenant import GLOBAL_ADMIN
 
 LAB_FILE = "lab.json"
-VERSION = 1
 
 
 class LabNotRunning(InventoryError):
@@ -96,7 +95,7 @@ class MsftInfo(_Info):
 class LabInfo(_Info):
     """The whole of ``lab.json``."""
 
-    version: Literal[1] = VERSION
+    version: Literal[1] = 1
     pid: int
     started_at: str
     inventory: str

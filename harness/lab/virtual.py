@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Self
 
 from harness.clock import Clock, VirtualClock
-from harness.lab.labfile import LabInfo, LabNotRunning, lab_file, load_lab, process_alive, write_lab
+from harness.lab.labfile import LabInfo, LabNotRunning, MsftInfo, lab_file, load_lab, process_alive, write_lab
 from harness.lab.yamlfile import InventoryError, load_yaml, section
 from harness.msft.tenant import load_tenant
 from harness.msft.tier import MicrosoftTier
@@ -48,7 +48,8 @@ class VirtualLab:
         tier.start()
         try:
             info = LabInfo(pid=os.getpid(), started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                           inventory=str(self.inventory.resolve()), msft=tier.lab_info(), devices=[])
+                           inventory=str(self.inventory.resolve()),
+                           msft=MsftInfo.model_validate(tier.lab_info()), devices=[])
             write_lab(self.state_dir, info)
         except BaseException:
             tier.stop()
