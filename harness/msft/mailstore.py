@@ -37,6 +37,8 @@ class StoredMessage:
     body: str
     attachments: tuple[Attachment, ...]
     size: int
+    #: The SMTP session that submitted it (its transcript's ``session_id``); empty if not submitted over SMTP.
+    session_id: str = ""
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -45,7 +47,7 @@ class StoredMessage:
 
 
 def parse_message(raw: bytes, *, mailbox: str, received_at: float, envelope_from: str,
-                  envelope_to: list[str], authenticated_as: str) -> StoredMessage:
+                  envelope_to: list[str], authenticated_as: str, session_id: str = "") -> StoredMessage:
     """Parse an RFC 5322 message into a :class:`StoredMessage` for ``mailbox``."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
@@ -67,7 +69,7 @@ def parse_message(raw: bytes, *, mailbox: str, received_at: float, envelope_from
         from_=str(msg.get("From", "")),
         to=tuple(addr for _, addr in getaddresses([str(v) for v in msg.get_all("To", [])])),
         subject=str(msg.get("Subject", "")), date=date, body=str(body), attachments=tuple(attachments),
-        size=len(raw),
+        size=len(raw), session_id=session_id,
     )
 
 
