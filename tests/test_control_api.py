@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.clock import RealClock
 from harness.msft import errors
@@ -186,6 +188,36 @@ def test_oversized_unknown_and_wrong_method_requests_get_json_errors(control: Ti
     wrong = raw(control, "DELETE", "/clock")
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
     assert control.health()["status"] == "ok"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+BODY_ENDPOINTS = [("POST", "/clock/advance"), ("PUT", "/tenant/smtp-auth"), ("PUT", "/tenant/security-defaults"),
+                  ("PUT", f"/users/{PRINTER}/smtp-auth"), ("POST", "/tenant/conditional-access"),
+                  ("PUT", "/apps/3c8a6f2b-9d41-4e7a-b0c5-1f2e3d4a5b6c/public-client-flows"),
+                  ("POST", "/apps/3c8a6f2b-9d41-4e7a-b0c5-1f2e3d4a5b6c/consent")]
+
+
+def test_random_bodies_never_get_a_5xx(tmp_path: Path, default_tenant: Tenant) -> None:
+    ca = LabCA.create()
+    bundle = ca.write_bundle(tmp_path / "ca.pem")
+    app = create_control_app(TierState(tenant=default_tenant), "fuzz", dict)  # a private tier: bodies may be valid
+    with serve(app, "127.0.0.1", ca, tmp_path) as port, TierControl(f"https://127.0.0.1:{port}", "fuzz",
+                                                                    bundle) as client:
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(endpoint=st.sampled_from(BODY_ENDPOINTS), body=JSON_VALUES | st.binary(max_size=64))
+        def check(endpoint: tuple[str, str], body: Any) -> None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            response = raw(client, *endpoint, data=data, headers={"Content-Type": "application/json"})
+            assert response.status_code < 500, response.text
+            assert isinstance(response.json(), dict | list)
+
+        check()
+        assert client.health()["status"] == "ok"
 
 
 # --- tenant switches ---------------------------------------------------------------------------------------
