@@ -2,7 +2,8 @@
 
 Every answer is JSON. Errors are ``{"error", "message", "field"?}`` with 400 (unreadable body), 401 (no or
 wrong token), 403 (not loopback), 404 (unknown user, app, policy or path), 409 (a conflict with the tier's
-state) or 422 (a field with a bad value); bad input never causes a 500.
+state), 413 (body over 64 KiB) or 422 (a field with a bad value); bad input never causes a 500.
+Endpoints and examples: ``docs/control-api.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from harness.clock import VirtualClock, iso
 from harness.lab.yamlfile import key_path
 from harness.msft.state import TierState
-from harness.msft.tenant import DAY, SMTP_SEND, ConditionalAccessPolicy, Tenant, User
+from harness.msft.tenant import DAY, SMTP_SEND, AppRegistration, ConditionalAccessPolicy, Tenant, User
 
 MAX_BODY = 64 * 1024
 #: ``transcripts(address)`` → the SMTP server's session transcripts, optionally only those for one address.
@@ -179,7 +180,7 @@ def create_control_app(state: TierState, token: str, tier_info: Callable[[], dic
             raise ApiError(404, "not_found", f"upn: no user {upn!r} in tenant {tenant.domain}", field="upn")
         return user
 
-    def app_or_404(client_id: str) -> Any:
+    def app_or_404(client_id: str) -> AppRegistration:
         app = tenant.app(client_id)
         if app is None:
             raise ApiError(404, "not_found", f"client_id: no app registration {client_id!r}", field="client_id")
