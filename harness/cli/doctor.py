@@ -32,6 +32,7 @@ def register(sub: Any) -> None:
 def run_doctor(args: argparse.Namespace) -> int:
     from harness.lab.labfile import load_lab
     from harness.lab.virtual import VirtualLab
+    from harness.msft.tier import TierError
 
     try:
         if args.state_dir is not None:
@@ -43,6 +44,9 @@ def run_doctor(args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except TierError as exc:
+        print(f"epson-hil doctor: the virtual lab did not start: {exc}", file=sys.stderr)
+        return 1
 
 
 def diagnose(msft: MsftInfo, args: argparse.Namespace) -> int:
