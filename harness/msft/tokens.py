@@ -145,6 +145,12 @@ class TokenService:
         return hashlib.sha256(token.encode()).hexdigest()
 
     # --- refresh ----------------------------------------------------------------------------------------
+    def refresh_owner(self, token: str) -> str | None:
+        """The UPN a refresh token was issued to (valid or not), for the sign-in log; None if unknown."""
+        with self._lock:
+            grant = self._refresh.get(self._digest(token.strip()))
+        return grant.upn if grant else None
+
     def redeem_refresh(self, token: str, client_id: str) -> RefreshGrant:
         """Check a refresh token for ``client_id``; raise :class:`GrantError` with Entra's code if it fails."""
         with self._lock:
