@@ -65,13 +65,13 @@ def assert_serving(tier: MicrosoftTier, http: requests.Session) -> None:
 
 
 # --- discovery and keys ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("segment", ["tid", "domain", "DOMAIN", "organizations", "common"])
+@pytest.mark.parametrize("segment", ["tid", "domain", "DOMAIN", "organizations", "common", "consumers"])
 def test_discovery_by_tenant_id_domain_and_multi_tenant_names(
         tier: MicrosoftTier, http: requests.Session, segment: str) -> None:
     tenant = tier.state.tenant
     name = {"tid": tenant.tenant_id, "domain": tenant.domain, "DOMAIN": tenant.domain.upper()}.get(segment, segment)
     doc = http.get(url(tier, f"/{name}/v2.0/.well-known/openid-configuration")).json()
-    echoed = segment if segment in ("organizations", "common") else tenant.tenant_id
+    echoed = segment if segment in ("organizations", "common", "consumers") else tenant.tenant_id
     base = f"https://localhost:{tier.identity_port}/{echoed}"
     assert doc["token_endpoint"] == f"{base}/oauth2/v2.0/token"
     assert doc["device_authorization_endpoint"] == f"{base}/oauth2/v2.0/devicecode"

@@ -233,8 +233,10 @@ def test_power_cycle_loses_the_signin_in_progress_but_keeps_the_saved_one(engine
 
 def test_outlook_com_signs_in_under_consumers(engine: DeviceEngine, tier: MicrosoftTier) -> None:
     assert engine.tenant_for("Outlook.com") == "consumers"
+    assert engine.start_signin("email", "Outlook.com").state == "polling"
     pinned = DeviceEngine(engine.device, tenant_hint=tier.state.tenant.tenant_id)
     try:
+        assert pinned.tenant_for("Outlook.com") == tier.state.tenant.tenant_id
         assert pinned.start_signin("email", "Outlook.com").state == "polling"
     finally:
         pinned.close()

@@ -40,7 +40,7 @@ class HttpsService:
         config = uvicorn.Config(
             self.app, ssl_certfile=str(self.certfile), ssl_keyfile=str(self.keyfile),
             log_level="warning", access_log=False, lifespan="off", server_header=False,
-            timeout_keep_alive=30,
+            timeout_keep_alive=30, timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self.sock]))

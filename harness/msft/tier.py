@@ -20,7 +20,8 @@ from harness.msft.state import TierState
 from harness.msft.tenant import SMTP_SEND, Tenant
 from harness.pki import LabCA, ServerCertificate
 
-SCOPES = [SMTP_SEND, "offline_access"]
+#: What a client asks for; msal adds the reserved scopes (offline_access, openid, profile) itself and refuses them.
+SCOPES = [SMTP_SEND]
 
 
 class TierError(RuntimeError):

@@ -19,6 +19,7 @@ from harness.msft.identity.audit import DEVICE_CODE_FLOW, REFRESH_FLOW, record_s
 from harness.msft.identity.devicecodes import DeviceCodeStore, Status
 from harness.msft.identity.wire import (
     MALFORMED,
+    MULTI_TENANT,
     NO_STORE,
     Malformed,
     error_response,
@@ -87,7 +88,7 @@ class OAuthEndpoints:
         segment = resolve_tenant(self.state.tenant, request.path_params["tenant"])
         origin = request_origin(request)
         base = f"{origin}/{segment}"
-        issuer_tenant = "{tenantid}" if segment in ("common", "organizations") else segment
+        issuer_tenant = "{tenantid}" if segment in MULTI_TENANT else segment
         # authorization_endpoint is advertised because msal requires the key; the lab offers no
         # interactive auth-code flow, devices use the device code flow.
         return JSONResponse({
@@ -146,7 +147,7 @@ class OAuthEndpoints:
         app = self._known_client(form)
         if not app.allow_public_client_flows:
             raise GrantError(errors.PUBLIC_CLIENT_OFF)
-        if tenant_id in ("common", "organizations"):
+        if tenant_id in MULTI_TENANT:
             tenant_id = self.state.tenant.tenant_id
         issuer = f"{request_origin(request)}/{tenant_id}/v2.0"
         if grant_type == DEVICE_CODE_GRANT:

@@ -17,8 +17,9 @@ MAX_BODY = 64 * 1024
 MAX_FIELDS = 64
 FORM_TYPE = "application/x-www-form-urlencoded"
 MALFORMED = Aadsts(9002313, "invalid_request", "Invalid request. Request is malformed or invalid.")
-#: Tenant path segments that stand for "whichever tenant the user belongs to".
-MULTI_TENANT = frozenset({"common", "organizations"})
+#: Tenant path segments that stand for "whichever tenant the user belongs to". ``consumers`` is where
+#: Outlook.com (personal Microsoft account) sign-ins go; the virtual lab's one tenant stands in for it too.
+MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
 NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::[0-9]{1,5})?$")
@@ -65,7 +66,7 @@ def request_origin(request: Request) -> str:
 
 
 def resolve_tenant(tenant: Tenant, segment: str) -> str:
-    """The tenant path segment to echo in URLs (GUID, or common/organizations); raise 90002 for others."""
+    """The tenant path segment to echo in URLs (GUID, or common/organizations/consumers); raise 90002 for others."""
     lowered = segment.strip().lower()
     if lowered in MULTI_TENANT:
         return lowered
