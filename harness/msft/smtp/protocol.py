@@ -98,9 +98,10 @@ class ExchangeSmtpProtocol(SMTP):
     # --- connection life ---------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transcript is None:
-            host, port, *_ = transport.get_extra_info("peername") or ("?", 0)
+            peer = transport.get_extra_info("peername")
+            where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
             clock = self.exchange.state.clock
-            self.transcript = SessionTranscript(self.session_id, f"{host}:{port}", self.hostname, clock.now(), clock)
+            self.transcript = SessionTranscript(self.session_id, where, self.hostname, clock.now(), clock)
             self.exchange.keep_transcript(self.transcript)
         super().connection_made(transport)
 
