@@ -146,10 +146,18 @@ def status_script(slot: MailSlot, view: SignInView) -> str:
         f"var url={url};"
         "function poll(){fetch(url,{credentials:'same-origin',cache:'no-store'}).then(function(r){return r.json();})"
         ".then(function(s){set('CURRENT_STATUS',s.current_status);set('SIGNED_IN_ACCOUNT',s.account);"
-        "if(s.error){set('SIGNIN_ERROR',s.error);}"
-        "if(s.state==='polling'){setTimeout(poll,1000);}})"
+        "var note=document.getElementById('SIGNIN_NOT_SAVED');if(note&&s.state==='signed_in'){note.style.display='';}"
+        "if(s.state==='polling'){setTimeout(poll,1000);}else if(s.state!=='signed_in'){window.location.reload();}})"
         ".catch(function(){setTimeout(poll,2000);});}setTimeout(poll,1000);})();"
     )
+
+
+def not_saved_note(view: SignInView) -> str:
+    """The reminder that OK saves the sign-in: shown once signed in, present (hidden) while polling."""
+    if view.state not in ("polling", "signed_in"):
+        return ""
+    style = "" if view.state == "signed_in" else ' style="display:none"'
+    return f'<div class="note" id="SIGNIN_NOT_SAVED"{style}>{esc(SIGNIN_NOT_SAVED)}</div>'
 
 
 def certificate_warning_html(show: bool) -> str:
@@ -169,14 +177,13 @@ async def render_basic(wc: WebConfig, request: Request, slot: MailSlot, session:
     signed_in = view.current_status == SIGNED_IN
     status_html = (f'<span id="CURRENT_STATUS">{esc(view.current_status)}</span> '
                    + button("Sign In", element_id="BTN_SIGNIN", kind="button", onclick="OnSignIn(); return false;"))
-    not_saved = (f'<div class="note" id="SIGNIN_NOT_SAVED">{esc(SIGNIN_NOT_SAVED)}</div>'
-                 if view.state == "signed_in" else "")
     rows = fields(
         select_field("INPUTD_AUTHMETHOD", "Authentication Method", auth_options(wc), _code(AUTH_OPTIONS, s.auth_method),
                      onchange="OnAuthMethod();"),
         select_field("INPUTD_EMAILSERVICE", "Email service", SERVICE_OPTIONS, service_code(s.email_service),
                      row_class="oauth2-only", hidden_row=not oauth2),
-        display_field("Current Status", status_html + not_saved, row_class="oauth2-only", hidden_row=not oauth2),
+        display_field("Current Status", status_html + not_saved_note(view), row_class="oauth2-only",
+                      hidden_row=not oauth2),
         display_field("Account", f'<span id="SIGNED_IN_ACCOUNT">{esc(view.account if signed_in else "")}</span>',
                       row_class="oauth2-only", hidden_row=not oauth2),
         text_field("INPUTT_ACCOUNT", "Authenticated Account", s.account, maxlength=255),

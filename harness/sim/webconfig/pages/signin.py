@@ -18,7 +18,7 @@ from harness.sim.settings import EMAIL_SERVICES
 from harness.sim.webconfig.context import NO_CACHE, STALE_TOKEN, WebConfig, form_text, page_path
 from harness.sim.webconfig.markup import button, buttons, esc, form, hidden, values, warning
 from harness.sim.webconfig.pages.email_server import (
-    SIGNIN_NOT_SAVED,
+    not_saved_note,
     service_code,
     service_from_code,
     slot_available,
@@ -59,8 +59,6 @@ def render(wc: WebConfig, request: Request, slot: MailSlot, session: Session, se
                          f'rel="noopener">{esc(pending.verification_uri)}</a>')]
     account = view.account if view.current_status == SIGNED_IN else ""
     rows.append(("Account", f'<span id="SIGNED_IN_ACCOUNT">{esc(account)}</span>'))
-    not_saved = (f'<div class="note" id="SIGNIN_NOT_SAVED">{esc(SIGNIN_NOT_SAVED)}</div>'
-                 if view.state == "signed_in" else "")
     error_html = f'<div class="warning" id="SIGNIN_ERROR">{esc(view.error)}</div>' if view.error else ""
     start = form("SET", hidden("INPUTT_SETUPTOKEN", session.setup_token)
                  + hidden("INPUTD_EMAILSERVICE", service_code(service))
@@ -69,7 +67,7 @@ def render(wc: WebConfig, request: Request, slot: MailSlot, session: Session, se
     back = buttons(button("Back", element_id="BTN_BACK", kind="button",
                           onclick=f"window.location.href={json.dumps(page_path(slot.basic_page))}; return false;"))
     content = (warning(messages) + error_html + f'<p class="notice" id="SIGNIN_NOTICE">{esc(NOTICE)}</p>'
-               + values(rows, raw=True) + code_html + not_saved + start + back + status_script(slot, view))
+               + values(rows, raw=True) + code_html + not_saved_note(view) + start + back + status_script(slot, view))
     return wc.render(request, TITLE, f'<div class="section">{content}</div>')
 
 

@@ -6,6 +6,7 @@ A refused file changes nothing.
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -65,7 +66,7 @@ def routes(wc: WebConfig) -> list[Route]:
         if password != (form_text(data, "INPUTT_EXPORTPASSWORD_CONFIRM") or ""):
             return export_page(request, session, [PASSWORDS_DIFFER])
         try:
-            content = export_settings(wc.device, password)
+            content = await run_in_threadpool(export_settings, wc.device, password)
         except SettingsFileError as exc:
             return export_page(request, session, [str(exc)])
         name = f"{facts.model_name(wc.device)}_{wc.device.identity.serial}_settings.json"
@@ -93,7 +94,7 @@ def routes(wc: WebConfig) -> list[Route]:
         if not password:
             return import_page(request, session, [BAD_PASSWORD])
         try:
-            imported = read_settings(wc.device, content, password)
+            imported = await run_in_threadpool(read_settings, wc.device, content, password)
         except SettingsFileError as exc:
             return import_page(request, session, [str(exc)])
         apply_settings(wc.device, imported)
