@@ -68,7 +68,12 @@ def test_oauth2_sign_in_is_saved_only_after_ok(mfp: ServedDevice, context: Brows
     expect(page.get_by_label("Email service")).to_be_hidden()
     page.get_by_label("Authentication Method").select_option(label="OAuth2")
     expect(page.get_by_label("Email service")).to_be_visible()
+    page.get_by_label("Email service").select_option(label="Outlook.com")
+    expect(page.get_by_label("SMTP Server Address")).to_have_value("smtp-mail.outlook.com")
     page.get_by_label("Email service").select_option(label="Microsoft Exchange Online")
+    expect(page.get_by_label("SMTP Server Address")).to_have_value("smtp.office365.com")
+    expect(page.get_by_label("SMTP Server Port Number")).to_have_value("587")
+    expect(page.get_by_label("Secure Connection")).to_have_value("STARTTLS")
     expect(page.locator("#CURRENT_STATUS")).to_have_text("Signed out")
 
     # Step 6: Sign In, then Sign in with Microsoft.

@@ -225,6 +225,25 @@ def test_every_settings_form_carries_a_setup_token(a3: ServedDevice) -> None:
         assert client.open(page).token, page
 
 
+@pytest.mark.parametrize(("page", "leaf", "fields"), [
+    ("FAX_SERVER_EMAIL", "SET", {"INPUTT_SENDERADDRESS": "changed@example.com"}),
+    ("NW_EMAIL_SIGNIN", "SET", {"INPUTD_EMAILSERVICE": "EXCHANGE"}),
+    ("FAX_EMAIL_SIGNIN", "SET", {"INPUTD_EMAILSERVICE": "EXCHANGE"}),
+    ("NW_EMAIL_CONNECTTEST", "SET", {}),
+    ("SERVERLESS_AUTH", "SET", {"INPUTR_SENDERADDRESS": "USER"}),
+    ("SERVERLESS_USERS", "SET", {"INPUTT_USER_ID": "eve", "INPUTT_USER_NAME": "Eve",
+                                 "INPUTT_USER_EMAIL": "eve@example.com"}),
+    ("NWS_CERT_CA", "DELETE", {"INPUTT_CERTID": "00"}),
+    ("DM_EXPORT", "SET", {"INPUTT_EXPORTPASSWORD": "Export-Pw1", "INPUTT_EXPORTPASSWORD_CONFIRM": "Export-Pw1"}),
+])
+def test_every_set_refuses_a_stale_token(a3: ServedDevice, page: str, leaf: str, fields: dict[str, str]) -> None:
+    client = a3.admin()
+    before, pending = a3.device.config, dict(a3.device.pending)
+    answer = client.post(page, {"INPUTT_SETUPTOKEN": "0" * 32, **fields}, leaf)
+    assert answer.status == 200 and STALE in answer.warnings
+    assert a3.device.config == before and a3.device.pending == pending and a3.device.jobs.jobs() == []
+
+
 # --- Email Server > Basic ------------------------------------------------------------------------------------
 
 def test_basic_page_fields_and_labels(mfp: ServedDevice) -> None:

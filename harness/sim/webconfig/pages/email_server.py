@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from harness.sim.settings import (
     EMAIL_SERVICES,
+    SERVICE_SERVERS,
     EmailServerSettings,
     FieldError,
     parse_port,
@@ -70,6 +71,12 @@ def service_code(service: str) -> str:
 
 def service_from_code(code: str | None) -> str | None:
     return None if code is None else _text(SERVICE_OPTIONS, code)
+
+
+def service_servers() -> dict[str, tuple[str, int, str]]:
+    """What choosing each e-mail service fills in, by option code (for the page's script)."""
+    return {service_code(name): (server, port, _code(SECURE_OPTIONS, secure))
+            for name, (server, port, secure) in SERVICE_SERVERS.items()}
 
 
 def auth_options(wc: WebConfig) -> tuple[tuple[str, str], ...]:
@@ -181,7 +188,7 @@ async def render_basic(wc: WebConfig, request: Request, slot: MailSlot, session:
         select_field("INPUTD_AUTHMETHOD", "Authentication Method", auth_options(wc), _code(AUTH_OPTIONS, s.auth_method),
                      onchange="OnAuthMethod();"),
         select_field("INPUTD_EMAILSERVICE", "Email service", SERVICE_OPTIONS, service_code(s.email_service),
-                     row_class="oauth2-only", hidden_row=not oauth2),
+                     row_class="oauth2-only", hidden_row=not oauth2, onchange="OnService();"),
         display_field("Current Status", status_html + not_saved_note(view), row_class="oauth2-only",
                       hidden_row=not oauth2),
         display_field("Account", f'<span id="SIGNED_IN_ACCOUNT">{esc(view.account if signed_in else "")}</span>',
@@ -204,11 +211,17 @@ async def render_basic(wc: WebConfig, request: Request, slot: MailSlot, session:
         + form("SET", hidden("INPUTT_SETUPTOKEN", session.setup_token) + rows
                + buttons(button("OK", element_id="BTN_OK")), element_id="setting_form")
         + script(
+            f"var SERVERS={json.dumps(service_servers())};"
+            "function OnService(){var v=SERVERS[document.getElementById('INPUTD_EMAILSERVICE').value];"
+            "if(!v||document.getElementById('INPUTD_AUTHMETHOD').value!=='OAUTH2'){return;}"
+            "document.getElementById('INPUTT_SMTPSERVER').value=v[0];"
+            "document.getElementById('INPUTT_SMTPPORT').value=v[1];"
+            "document.getElementById('INPUTD_SECURECONNECTION').value=v[2];}"
             "function OnAuthMethod(){var o=document.getElementById('INPUTD_AUTHMETHOD').value==='OAUTH2';"
             "var rows=document.querySelectorAll('.oauth2-only');for(var i=0;i<rows.length;i++){"
             "rows[i].style.display=o?'':'none';}"
             "document.getElementById('INPUTT_SMTPSERVER').readOnly=o;"
-            "document.getElementById('INPUTT_SMTPPORT').readOnly=o;}"
+            "document.getElementById('INPUTT_SMTPPORT').readOnly=o;OnService();}"
             f"function OnSignIn(){{window.location.href={json.dumps(signin_url)}+'?INPUTD_EMAILSERVICE='+"
             "encodeURIComponent(document.getElementById('INPUTD_EMAILSERVICE').value);}"
         )
