@@ -20,6 +20,17 @@ ADMIN = "admin@epsonlab.onmicrosoft.com"
 TIMEOUT_MS = 20_000
 
 
+@pytest.fixture(autouse=True)
+def pristine_tenant(tier: MicrosoftTier) -> Iterator[None]:
+    """The session tier's tenant without consent (the guide's first sign-in); restored afterwards."""
+    live = tier.state.tenant
+    saved = live.model_copy(deep=True)
+    live.consent_grants = []
+    yield
+    for name in type(live).model_fields:
+        setattr(live, name, getattr(saved, name))
+
+
 @pytest.fixture
 def mfp(tier: MicrosoftTier) -> Iterator[ServedDevice]:
     with served(make_device(tier, "WF-C5790")) as device:
@@ -101,6 +112,7 @@ def test_oauth2_sign_in_is_saved_only_after_ok(mfp: ServedDevice, context: Brows
         if helper is not context:
             helper.close()
     assert outcome.signed_in, outcome
+    assert outcome.steps == ("code", "username", "password", "consent")
 
     # Current Status changes by itself; the account is shown; nothing is saved on the device yet.
     expect(page.locator("#CURRENT_STATUS")).to_have_text("Signed in")
