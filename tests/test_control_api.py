@@ -17,9 +17,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.asgi import AsgiService, bind_tcp
 from harness.clock import RealClock
 from harness.msft import errors
-from harness.msft.asgi import HttpsService, bind_tcp
 from harness.msft.control import create_control_app
 from harness.msft.control_client import ControlApiError, TierControl
 from harness.msft.errors import GrantError
@@ -54,7 +54,7 @@ def serve(app: Any, host: str, ca: LabCA, directory: Path) -> Iterator[int]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    service = HttpsService(app, bind_tcp(host), certfile, keyfile)
+    service = AsgiService(app, bind_tcp(host), certfile, keyfile)
     asyncio.run_coroutine_threadsafe(service.start(), loop).result(10)
     try:
         yield service.port

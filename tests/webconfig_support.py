@@ -11,13 +11,13 @@ from html.parser import HTMLParser
 import requests
 from sim_engine_support import tier_resolver
 
+from harness.asgi import ThreadedAsgiServer
 from harness.clock import Clock
 from harness.msft.tier import MicrosoftTier
 from harness.sim.device import DeviceIdentity, VirtualDevice
 from harness.sim.engine import DeviceEngine
 from harness.sim.models import get_model
 from harness.sim.webconfig import create_webconfig_app
-from harness.sim.webconfig.serve import ThreadedHttpServer
 
 ADVANCED = "/PRESENTATION/ADVANCED"
 #: Elements whose boundaries separate words in the text a test reads.
@@ -236,7 +236,7 @@ def served(device: VirtualDevice) -> Iterator[ServedDevice]:
     """``device``'s Web Config on an ephemeral loopback port, with the real engine behind it."""
     engine = DeviceEngine(device)
     try:
-        with ThreadedHttpServer(create_webconfig_app(device, engine)) as server:
+        with ThreadedAsgiServer(create_webconfig_app(device, engine)) as server:
             yield ServedDevice(device, engine, server.url)
     finally:
         engine.close()

@@ -14,8 +14,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Self
 
+from harness.asgi import AsgiService, bind_tcp
 from harness.clock import Clock, VirtualClock
-from harness.msft.asgi import HttpsService, bind_tcp
 from harness.msft.state import TierState
 from harness.msft.tenant import SMTP_SEND, Tenant
 from harness.pki import LabCA, ServerCertificate
@@ -140,15 +140,15 @@ class MicrosoftTier:
 
         self._stopping = asyncio.Event()
         certfile, keyfile = self.server_cert.write(self.state_dir, "tier")
-        identity = HttpsService(create_identity_app(self.state), bind_tcp(self.host), certfile, keyfile)
+        identity = AsgiService(create_identity_app(self.state), bind_tcp(self.host), certfile, keyfile)
         self.smtp = ExchangeSmtp(self.state, self.server_cert.server_context(self.state_dir, "tier"))
-        control = HttpsService(
+        control = AsgiService(
             create_control_app(self.state, self.control_token, self.lab_info, transcripts=self.smtp.transcripts),
             bind_tcp(self.host), certfile, keyfile,
         )
         loop = asyncio.get_running_loop()
         smtp_server = await loop.create_server(self.smtp.protocol_factory, self.host, 0)
-        started: list[HttpsService] = []
+        started: list[AsgiService] = []
         try:
             for service in (identity, control):
                 await service.start()
