@@ -56,7 +56,7 @@ from harness.sim.mailer import (
     xoauth2_blob,
 )
 from harness.sim.settings import ServerlessSettings, ServerlessUser
-from harness.sim.status import DeviceState, DeviceStatus
+from harness.sim.status import DeviceState
 
 DAY = 86400
 PASSWORDS = {ADMIN: "Lab-Admin-Pa55!", PRINTER: "Printer-Mailbox-Pa55!", ALICE: "Alice-User-Pa55!"}
@@ -349,8 +349,8 @@ def test_unreachable_identity_provider_when_refreshing_is_360(engine: DeviceEngi
 
 
 def test_failed_job_puts_the_device_in_warning_with_an_alert(device: VirtualDevice, tier: MicrosoftTier) -> None:
-    status = DeviceStatus()
-    engine = DeviceEngine(device, status=status)
+    engine = DeviceEngine(device)
+    status = device.status
     engine.scan_to_email(ALICE)
     snapshot = status.snapshot()
     assert snapshot.state is DeviceState.WARNING

@@ -16,6 +16,7 @@ from harness.sim.castore import CaStore
 from harness.sim.jobhistory import JobHistory
 from harness.sim.resolver import Resolver
 from harness.sim.settings import EmailServerSettings, EmailService, ServerlessSettings
+from harness.sim.status import DeviceStatus
 
 #: Where a sign-in is kept: the e-mail server, the fax server, or one Serverless user ("user:<id>").
 Slot = str
@@ -97,8 +98,10 @@ class VirtualDevice:
     """The state of one simulated device; every mutation goes through its lock."""
 
     def __init__(self, identity: DeviceIdentity, clock: Clock, resolver: Resolver, *,
-                 admin_password: str | None = None, defects: frozenset[str] = frozenset()) -> None:
+                 admin_password: str | None = None, defects: frozenset[str] = frozenset(),
+                 status: DeviceStatus | None = None) -> None:
         self.identity = identity
+        self.status = status or DeviceStatus()
         self.clock = clock
         self.resolver = resolver
         self.defects = defects
@@ -151,3 +154,4 @@ class VirtualDevice:
             self.pending.clear()
             self.boot_id += 1
             self.powered = True
+        self.status.power_cycle()

@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from harness.sim.cloud import CloudClient
 from harness.sim.device import (
@@ -41,9 +40,7 @@ from harness.sim.scan import page_count, scan_document
 from harness.sim.services import Attachment, ConnectionTestResult
 from harness.sim.settings import EmailServerSettings, EmailService, ServerlessUser
 from harness.sim.signin import SERVICE_TENANTS, DeviceCodePoller, request_device_code
-
-if TYPE_CHECKING:
-    from harness.sim.status import DeviceStatus
+from harness.sim.status import DeviceState
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +80,10 @@ def expiry_message(slot: Slot) -> str:
 class DeviceEngine:
     """Implements :class:`harness.sim.services.DeviceServices` for one :class:`VirtualDevice`."""
 
-    def __init__(self, device: VirtualDevice, *, tenant_hint: str = "organizations",
-                 status: DeviceStatus | None = None) -> None:
+    def __init__(self, device: VirtualDevice, *, tenant_hint: str = "organizations") -> None:
         self.device = device
         self.tenant_hint = tenant_hint
-        self.status = status
+        self.status = device.status
         self.mailer = Mailer(device, self.tenant_for)
         self._pollers: dict[Slot, DeviceCodePoller] = {}
         self._pollers_lock = threading.Lock()
@@ -313,17 +309,11 @@ class DeviceEngine:
     def _after_failure(self, failure: MailFailure, *, post_alert: bool = True) -> None:
         if failure.code in (SIGN_IN_AGAIN, SIGNIN_EXPIRED):
             self.device.post_panel_message(NOT_SIGNED_IN_MESSAGE)
-        if post_alert and self.status is not None:
-            from harness.sim.status import DeviceState
-
+        if post_alert:
             self.status.raise_alert(f"Error code {failure.code}: {status_text(failure.code)}")
             self.status.set_state(DeviceState.WARNING)
 
     def _set_busy(self, busy: bool) -> None:
-        if self.status is None:
-            return
-        from harness.sim.status import DeviceState
-
         state = self.status.snapshot().state
         if busy and state in (DeviceState.IDLE, DeviceState.WARNING):
             self.status.set_state(DeviceState.PRINTING)

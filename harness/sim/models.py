@@ -2,7 +2,7 @@
 
 The models themselves are data (``catalogue.yaml`` next to this module): what a model can do is a set of
 :class:`Capability` tags, never a branch on its name. A device is one model plus its own serial, MAC and
-firmware (:class:`DeviceIdentity`).
+firmware (:class:`ModelUnit`).
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ class ModelSpec(_Model):
         return Capability(capability) in self.capabilities
 
     def identity(self, *, serial: str | None = None, mac: str | None = None, firmware: str | None = None,
-                 name: str | None = None, admin_password: str | None = None) -> DeviceIdentity:
+                 name: str | None = None, admin_password: str | None = None) -> ModelUnit:
         """One device of this model; anything not given takes the model's default (admin password: the serial)."""
         serial = serial or self.default_serial
         if not re.fullmatch(self.serial_pattern, serial):
@@ -207,15 +207,16 @@ class ModelSpec(_Model):
         if firmware_build_date(firmware) is None:
             raise ValueError(f"firmware {firmware!r} is not like 07.59.LW14NB")
         mac = normalise_mac(mac or self.default_mac)
-        return DeviceIdentity(
+        return ModelUnit(
             model=self, serial=serial, mac=mac, firmware=firmware,
             name=name or default_device_name(mac), admin_password=admin_password or serial,
         )
 
 
 @dataclass(frozen=True)
-class DeviceIdentity:
-    """Who one virtual device is: its model and its own serial, MAC, firmware, name and admin password."""
+class ModelUnit:
+    """One unit of a catalogue model as its SNMP agent presents it: the model spec plus its own serial, MAC,
+    firmware, name and admin password (``harness.sim.device.DeviceIdentity`` is the device-wide identity)."""
 
     model: ModelSpec
     serial: str
@@ -227,7 +228,7 @@ class DeviceIdentity:
     contact: str = ""
 
     def __repr__(self) -> str:
-        return (f"DeviceIdentity({self.model.model} serial={self.serial} mac={self.mac} "
+        return (f"ModelUnit({self.model.model} serial={self.serial} mac={self.mac} "
                 f"firmware={self.firmware} name={self.name})")
 
     @property

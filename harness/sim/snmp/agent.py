@@ -22,7 +22,7 @@ from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.smi import error as smi_error
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
-from harness.sim.models import DeviceIdentity
+from harness.sim.models import ModelUnit
 from harness.sim.snmp import epson_ctrl
 from harness.sim.snmp.mib import InterfaceTraffic, MibTable, Oid, build_mib
 from harness.sim.status import DeviceStatus, StatusSnapshot
@@ -54,7 +54,7 @@ class SnmpDevice(Protocol):
     """What the agent reads from a device, afresh for every request."""
 
     @property
-    def identity(self) -> DeviceIdentity: ...
+    def identity(self) -> ModelUnit: ...
 
     @property
     def status(self) -> DeviceStatus: ...
@@ -64,7 +64,7 @@ class SnmpDevice(Protocol):
 class DeviceFacts:
     """The simplest :class:`SnmpDevice`: an identity and a status object."""
 
-    identity: DeviceIdentity
+    identity: ModelUnit
     status: DeviceStatus
 
 
@@ -93,9 +93,9 @@ class DeviceMibController(AbstractMibInstrumController):
     def __init__(self, device: SnmpDevice, traffic: InterfaceTraffic) -> None:
         self._device = device
         self._traffic = traffic
-        self._cached: tuple[DeviceIdentity, int, MibTable] | None = None
+        self._cached: tuple[ModelUnit, int, MibTable] | None = None
 
-    def _current(self) -> tuple[DeviceIdentity, StatusSnapshot, MibTable]:
+    def _current(self) -> tuple[ModelUnit, StatusSnapshot, MibTable]:
         identity, snap = self._device.identity, self._device.status.snapshot()
         cached = self._cached
         if cached is None or cached[1] != snap.version or cached[0] != identity:

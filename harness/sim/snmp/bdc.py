@@ -7,7 +7,7 @@ length, then fields of ``type, length, data``. The simulator writes the fields t
 
 from __future__ import annotations
 
-from harness.sim.models import DeviceIdentity
+from harness.sim.models import ModelUnit
 from harness.sim.status import DetectedError, DeviceState, StatusSnapshot
 
 ST2_HEADER = b"@BDC ST2\r\n"
@@ -45,7 +45,7 @@ INK_IDS: dict[str, tuple[int, int]] = {
 _INK_ENTRY_LEN = 3
 
 
-def status_record(identity: DeviceIdentity, snap: StatusSnapshot) -> bytes:
+def status_record(identity: ModelUnit, snap: StatusSnapshot) -> bytes:
     """The complete ``@BDC ST2`` record for this device now."""
     fields: list[tuple[int, bytes]] = [(FIELD_STATUS, bytes([STATUS_BYTE[snap.state]]))]
     if snap.state is DeviceState.DOWN:

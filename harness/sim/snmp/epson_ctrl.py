@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.sim.models import DeviceIdentity
+from harness.sim.models import ModelUnit
 from harness.sim.snmp.bdc import status_record
 from harness.sim.status import StatusSnapshot
 
@@ -45,22 +45,22 @@ def parse_request(oid: tuple[int, ...]) -> CtrlRequest | None:
     return CtrlRequest(command=bytes(args[:2]), payload=payload, length_ok=len(payload) == length)
 
 
-def _st(identity: DeviceIdentity, snap: StatusSnapshot) -> bytes:
+def _st(identity: ModelUnit, snap: StatusSnapshot) -> bytes:
     return LEAD + status_record(identity, snap)
 
 
-def _di(identity: DeviceIdentity, snap: StatusSnapshot) -> bytes:
+def _di(identity: ModelUnit, snap: StatusSnapshot) -> bytes:
     return LEAD + PS_HEADER + b"di:01:" + identity.model.ieee1284_device_id.encode("ascii") + END
 
 
-def _vi(identity: DeviceIdentity, snap: StatusSnapshot) -> bytes:
+def _vi(identity: ModelUnit, snap: StatusSnapshot) -> bytes:
     return LEAD + PS_HEADER + b"vi:00:" + identity.firmware_code.encode("ascii") + b";" + END
 
 
-COMMANDS: dict[bytes, Callable[[DeviceIdentity, StatusSnapshot], bytes]] = {b"st": _st, b"di": _di, b"vi": _vi}
+COMMANDS: dict[bytes, Callable[[ModelUnit, StatusSnapshot], bytes]] = {b"st": _st, b"di": _di, b"vi": _vi}
 
 
-def answer(oid: tuple[int, ...], identity: DeviceIdentity, snap: StatusSnapshot) -> bytes | None:
+def answer(oid: tuple[int, ...], identity: ModelUnit, snap: StatusSnapshot) -> bytes | None:
     """The reply to the EPSON-CTRL request named by ``oid``; None when the OID is not a request at all."""
     request = parse_request(oid)
     if request is None:

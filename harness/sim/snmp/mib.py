@@ -14,7 +14,7 @@ from typing import Any
 
 from pysnmp.proto import rfc1902
 
-from harness.sim.models import DeviceIdentity
+from harness.sim.models import ModelUnit
 from harness.sim.snmp.bdc import status_record
 from harness.sim.status import DetectedError, DeviceState, StatusSnapshot
 
@@ -109,7 +109,7 @@ class MibTable:
             yield name, value() if callable(value) else value
 
 
-def build_mib(identity: DeviceIdentity, snap: StatusSnapshot, traffic: InterfaceTraffic) -> MibTable:
+def build_mib(identity: ModelUnit, snap: StatusSnapshot, traffic: InterfaceTraffic) -> MibTable:
     """The whole table for this device in this state."""
     table = MibTable()
     _system(table, identity, snap)
@@ -150,7 +150,7 @@ def _counter(value: int) -> rfc1902.Counter32:
     return rfc1902.Counter32(value & 0xFFFF_FFFF)
 
 
-def _system(table: MibTable, identity: DeviceIdentity, snap: StatusSnapshot) -> None:
+def _system(table: MibTable, identity: ModelUnit, snap: StatusSnapshot) -> None:
     model = identity.model
     table.scalar((*SYSTEM, 1), _text(model.sys_descr))
     table.scalar((*SYSTEM, 2), rfc1902.ObjectIdentifier(oid_of(model.sys_object_id)))
@@ -160,7 +160,7 @@ def _system(table: MibTable, identity: DeviceIdentity, snap: StatusSnapshot) -> 
     table.scalar((*SYSTEM, 6), _text(identity.location))
 
 
-def _interfaces(table: MibTable, identity: DeviceIdentity, traffic: InterfaceTraffic) -> None:
+def _interfaces(table: MibTable, identity: ModelUnit, traffic: InterfaceTraffic) -> None:
     interfaces = identity.model.network_interfaces
     table.scalar((*INTERFACES, 1), rfc1902.Integer32(len(interfaces)))
     for number, interface in enumerate(interfaces, start=1):
@@ -190,7 +190,7 @@ def _interfaces(table: MibTable, identity: DeviceIdentity, traffic: InterfaceTra
             table.add((*IF_ENTRY, column), idx, value)
 
 
-def _host_resources(table: MibTable, identity: DeviceIdentity, snap: StatusSnapshot) -> None:
+def _host_resources(table: MibTable, identity: ModelUnit, snap: StatusSnapshot) -> None:
     model = identity.model
     table.scalar((*HOST, 1, 1), lambda: rfc1902.TimeTicks(snap.uptime_ticks()))
     table.scalar((*HOST, 1, 5), rfc1902.Gauge32(0))
@@ -220,7 +220,7 @@ def _host_resources(table: MibTable, identity: DeviceIdentity, snap: StatusSnaps
         table.add((*HR_PRINTER_ENTRY, 2), (1,), rfc1902.OctetString(detected_error_octets(snap.errors)))
 
 
-def _printer_mib(table: MibTable, identity: DeviceIdentity, snap: StatusSnapshot) -> None:
+def _printer_mib(table: MibTable, identity: ModelUnit, snap: StatusSnapshot) -> None:
     model = identity.model
     table.add((*PRT_GENERAL_ENTRY, 17), (1,), _text(identity.serial))
     no_paper = bool(snap.errors & (DetectedError.NO_PAPER | DetectedError.INPUT_TRAY_EMPTY))
@@ -270,7 +270,7 @@ def _printer_mib(table: MibTable, identity: DeviceIdentity, snap: StatusSnapshot
             table.add((*PRT_ALERT_ENTRY, column), idx, value)
 
 
-def _epson(table: MibTable, identity: DeviceIdentity, snap: StatusSnapshot) -> None:
+def _epson(table: MibTable, identity: ModelUnit, snap: StatusSnapshot) -> None:
     model = identity.model
     table.scalar(EPSON_MAC, _mac(identity.mac))
     table.scalar(EPSON_SHORT_NAME, _text(model.short_name))
