@@ -61,7 +61,8 @@ def test_lab_up_writes_lab_json_and_stops_cleanly_on_sigterm(lab_up: tuple[subpr
     path = state_dir / "lab.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     data = json.loads(path.read_text())
-    assert data["version"] == 1 and data["pid"] == process.pid and data["devices"] == []
+    assert data["version"] == 1 and data["pid"] == process.pid
+    assert [d["name"] for d in data["devices"]] == ["mfp-c5790", "a3-am-c4000", "ent-c21000", "scan-ds790"]
     assert data["inventory"] == str(inventory_path)
     msft = data["msft"]
     tenant_id = "5f1c2a9e-3b7d-4c1e-9a2f-6d8e0b4c7a31"

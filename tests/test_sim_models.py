@@ -65,7 +65,7 @@ def test_every_model_is_complete(spec: Any) -> None:
     else:
         assert not spec.supplies and not spec.inputs
         assert all(d.type == "other" for d in spec.hr_devices)
-    device = spec.identity()
+    device = spec.unit()
     assert device.serial == spec.default_serial
     assert device.admin_password == device.serial, "the factory admin password is the serial number"
     assert device.name == "EPSON" + spec.default_mac.replace(":", "")[-6:]
@@ -82,13 +82,13 @@ def test_lookup_by_model_name() -> None:
 
 def test_a_device_identity_takes_its_own_serial_mac_and_firmware() -> None:
     spec = get_model("WF-C21000")
-    device = spec.identity(serial="X3ZP999001", mac="64eb8c0000ff", firmware="04.22.EL15O1", name="Floor3-MFP")
+    device = spec.unit(serial="X3ZP999001", mac="64eb8c0000ff", firmware="04.22.EL15O1", name="Floor3-MFP")
     assert (device.serial, device.mac, device.firmware, device.name) == (
         "X3ZP999001", "64:EB:8C:00:00:FF", "04.22.EL15O1", "Floor3-MFP")
     assert device.admin_password == "X3ZP999001"
     assert device.interface_mac(1) == "64:EB:8C:00:01:00", "the extended interface has the next MAC"
     assert str(firmware_build_date(device.firmware)) == "2024-01-15"
-    labelled = spec.identity(admin_password="Label-1234")
+    labelled = spec.unit(admin_password="Label-1234")
     assert labelled.admin_password == "Label-1234"
     assert "Label-1234" not in repr(labelled), "the admin password never shows in a repr"
 
@@ -102,7 +102,7 @@ def test_a_device_identity_takes_its_own_serial_mac_and_firmware() -> None:
 ])
 def test_a_bad_identity_is_refused(change: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        get_model("WF-C5790").identity(**change)
+        get_model("WF-C5790").unit(**change)
 
 
 def _write(tmp_path: Path, data: Any) -> Path:

@@ -84,7 +84,7 @@ def loop() -> Iterator[LoopThread]:
 
 def _start(loop: LoopThread, model: str, **agent_args: Any) -> Running:
     spec = get_model(model)
-    device = DeviceFacts(spec.identity(), DeviceStatus.for_model(spec))
+    device = DeviceFacts(spec.unit(), DeviceStatus.for_model(spec))
     agent = SnmpAgent(device, **agent_args)
     loop.run(agent.start())
     return Running(agent, device)

@@ -46,6 +46,8 @@ def summary(lab: LabInfo, state_dir: Path) -> str:
         ("CA bundle", str(m.ca_bundle)),
         ("test users", users),
         ("lab.json", f"{lab_file(state_dir)} (mode 0600: control token and test passwords)"),
+        *((f"device {d.name}", f"{d.model} serial {d.serial}: Web Config {d.webconfig}, "
+                               f"SNMP {d.snmp.host}:{d.snmp.port}") for d in lab.devices),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)

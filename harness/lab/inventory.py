@@ -129,4 +129,4 @@ class Inventory(_Model):
 
 def load_inventory(path: Path) -> Inventory:
     """Read and validate an inventory file; errors name the file, the key path and what was expected."""
-    return validate(Inventory, load_yaml(path), path)
+    return validate(Inventory, load_yaml(path), path, tags=frozenset({"virtual", "real"}))

@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,6 +92,28 @@ class MsftInfo(_Info):
         return found
 
 
+class SnmpEndpoint(_Info):
+    host: str
+    port: int
+    community: str = Field(repr=False)
+
+
+class DeviceInfo(_Info):
+    """One device of the lab as ``lab.json`` lists it."""
+
+    name: str
+    kind: Literal["virtual", "real"] = "virtual"
+    model: str
+    serial: str
+    mac: str = ""
+    firmware: str
+    webconfig: str
+    snmp: SnmpEndpoint
+    admin_password: str = Field(repr=False)
+    capabilities: list[str] = Field(default_factory=list)
+    defects: list[str] = Field(default_factory=list)
+
+
 class LabInfo(_Info):
     """The whole of ``lab.json``."""
 
@@ -100,7 +122,13 @@ class LabInfo(_Info):
     started_at: str
     inventory: str
     msft: MsftInfo
-    devices: list[dict[str, Any]] = Field(default_factory=list)
+    devices: list[DeviceInfo] = Field(default_factory=list)
+
+    def device(self, name: str) -> DeviceInfo:
+        found = next((d for d in self.devices if d.name == name), None)
+        if found is None:
+            raise KeyError(f"no device {name!r} in this lab (have: {', '.join(d.name for d in self.devices)})")
+        return found
 
 
 def lab_file(state_dir: Path) -> Path:

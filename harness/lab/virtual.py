@@ -1,4 +1,4 @@
-"""The virtual lab: starts the built-in Microsoft tier (and, later, the virtual devices) from an inventory.
+"""The virtual lab: starts the built-in Microsoft tier and the inventory's virtual devices.
 
 ``lab.json`` appears in the state directory only once every service accepts connections, and disappears
 when the lab stops, so its presence means "a lab is (or was, if its pid is gone) running here".
@@ -12,10 +12,22 @@ from pathlib import Path
 from typing import Self
 
 from harness.clock import Clock, VirtualClock
-from harness.lab.labfile import LabInfo, LabNotRunning, MsftInfo, lab_file, load_lab, process_alive, write_lab
+from harness.lab.inventory import VirtualDeviceEntry, load_inventory
+from harness.lab.labfile import (
+    DeviceInfo,
+    LabInfo,
+    LabNotRunning,
+    MsftInfo,
+    lab_file,
+    load_lab,
+    process_alive,
+    write_lab,
+)
 from harness.lab.yamlfile import InventoryError, load_yaml, section
 from harness.msft.tenant import load_tenant
 from harness.msft.tier import MicrosoftTier
+from harness.sim.control import device_routes
+from harness.sim.fleet import DeviceFleet, TierAddress
 
 
 class LabBusy(RuntimeError):
@@ -30,6 +42,7 @@ class VirtualLab:
         self.state_dir = Path(state_dir)
         self.clock = clock
         self.tier: MicrosoftTier | None = None
+        self.fleet: DeviceFleet | None = None
         self.info: LabInfo | None = None
 
     def start(self) -> LabInfo:
@@ -42,19 +55,31 @@ class VirtualLab:
             raise InventoryError(f"{self.inventory}: msft.kind: the virtual lab runs the built-in tier only "
                                  f"(expected 'builtin', got {kind!r})")
         tenant = load_tenant(self.inventory)
+        inventory = load_inventory(self.inventory)
+        real = [d.name for d in inventory.devices if not isinstance(d, VirtualDeviceEntry)]
+        if real:
+            raise InventoryError(f"{self.inventory}: devices: the virtual lab serves virtual devices only "
+                                 f"(real: {', '.join(real)})")
         self._refuse_if_busy()
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tier = MicrosoftTier(tenant, self.state_dir / "msft", clock=self.clock or VirtualClock())
+        clock = self.clock or VirtualClock()
+        fleet = DeviceFleet(inventory.virtual_devices(), clock, client_id=tenant.apps[0].client_id)
+        tier = MicrosoftTier(tenant, self.state_dir / "msft", clock=clock, control_routes=device_routes(fleet))
         tier.start()
         try:
+            fleet.start(TierAddress(tier.host, tier.identity_port, tier.smtp_port))
             info = LabInfo(pid=os.getpid(), started_at=datetime.now(UTC).isoformat(timespec="seconds"),
                            inventory=str(self.inventory.resolve()),
-                           msft=MsftInfo.model_validate(tier.lab_info()), devices=[])
+                           msft=MsftInfo.model_validate(tier.lab_info()),
+                           devices=[DeviceInfo.model_validate(d) for d in fleet.lab_entries()])
             write_lab(self.state_dir, info)
-        except BaseException:
+        except BaseException as exc:
+            fleet.stop()
             tier.stop()
+            if isinstance(exc, InventoryError):
+                raise InventoryError(f"{self.inventory}: {exc}") from None
             raise
-        self.tier, self.info = tier, info
+        self.tier, self.fleet, self.info = tier, fleet, info
         return info
 
     def stop(self) -> None:
@@ -67,6 +92,9 @@ class VirtualLab:
                 path.unlink()
         except (InventoryError, OSError):
             pass
+        if self.fleet is not None:
+            self.fleet.stop()
+            self.fleet = None
         self.tier.stop()
         self.tier = None
 

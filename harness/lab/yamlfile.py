@@ -29,10 +29,12 @@ def load_yaml(path: Path) -> Any:
         raise InventoryError(f"{path}: not valid YAML at {where}: {exc.problem}") from None
 
 
-def key_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
-    """Render a pydantic location as ``msft.tenant.users[2].upn``."""
+def key_path(loc: tuple[int | str, ...], prefix: str = "", tags: frozenset[str] = frozenset()) -> str:
+    """Render a pydantic location as ``msft.tenant.users[2].upn`` (dropping discriminated-union ``tags``)."""
     out = prefix
     for part in loc:
+        if part in tags:
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -40,7 +42,7 @@ def key_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     return out or "(top level)"
 
 
-def validate(model: type[M], data: Any, path: Path, prefix: str = "") -> M:
+def validate(model: type[M], data: Any, path: Path, prefix: str = "", tags: frozenset[str] = frozenset()) -> M:
     """Validate ``data`` (found at ``prefix`` in ``path``) as ``model``, naming every bad key."""
     try:
         return model.model_validate(data)
@@ -49,7 +51,8 @@ def validate(model: type[M], data: Any, path: Path, prefix: str = "") -> M:
         for err in exc.errors():
             got = err.get("input")
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            lines.append(f"{path}: {key_path(err['loc'], prefix)}: {err['msg']}{shown}")
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}: {key_path(err['loc'], prefix, tags)}: {message}{shown}")
         raise InventoryError("\n".join(lines)) from None
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import hmac
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harness.clock import VirtualClock, iso
@@ -51,24 +51,24 @@ class ApiError(Exception):
 
 
 # --- request bodies --------------------------------------------------------------------------------------
-class _Body(BaseModel):
+class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class ClockAdvance(_Body):
+class ClockAdvance(Body):
     seconds: float = Field(ge=0, le=10 * 365 * DAY, allow_inf_nan=False)
 
 
-class Switch(_Body):
+class Switch(Body):
     enabled: bool
 
 
-class MailboxSwitch(_Body):
+class MailboxSwitch(Body):
     #: None: inherit the organisation's switch (Set-CASMailbox -SmtpClientAuthenticationDisabled $null).
     enabled: bool | None
 
 
-class ConsentRequest(_Body):
+class ConsentRequest(Body):
     principal: str = "all"
     scopes: list[str] = Field(default_factory=lambda: [SMTP_SEND], min_length=1)
 
@@ -100,7 +100,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-async def _body(request: Request, model: type[B]) -> B:
+async def read_body(request: Request, model: type[B]) -> B:
     data = await _json_object(request)
     try:
         return model.model_validate(data)
@@ -170,8 +170,12 @@ class _Guard:
 
 # --- the app ---------------------------------------------------------------------------------------------
 def create_control_app(state: TierState, token: str, tier_info: Callable[[], dict[str, Any]], *,
-                       transcripts: TranscriptSource | None = None) -> Starlette:
-    """The control API over ``state``; ``transcripts`` (the SMTP server's) enables ``GET /smtp/transcripts``."""
+                       transcripts: TranscriptSource | None = None,
+                       extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The control API over ``state``; ``transcripts`` (the SMTP server's) enables ``GET /smtp/transcripts``.
+
+    ``extra_routes`` (e.g. the virtual devices') are served behind the same guard and error handling.
+    """
     tenant = state.tenant
 
     def user_or_404(upn: str) -> User:
@@ -208,7 +212,7 @@ def create_control_app(state: TierState, token: str, tier_info: Callable[[], dic
         return JSONResponse(clock_view())
 
     async def advance_clock(request: Request) -> Response:
-        body = await _body(request, ClockAdvance)
+        body = await read_body(request, ClockAdvance)
         if not isinstance(state.clock, VirtualClock):
             raise ApiError(409, "conflict", "this tier runs on the real clock; only a virtual clock can be advanced")
         state.clock.advance(body.seconds)
@@ -226,16 +230,16 @@ def create_control_app(state: TierState, token: str, tier_info: Callable[[], dic
         return JSONResponse(tenant_view(tenant))
 
     async def tenant_smtp_auth(request: Request) -> Response:
-        tenant.smtp_auth_enabled = (await _body(request, Switch)).enabled
+        tenant.smtp_auth_enabled = (await read_body(request, Switch)).enabled
         return JSONResponse({"smtp_auth_enabled": tenant.smtp_auth_enabled})
 
     async def security_defaults(request: Request) -> Response:
-        tenant.security_defaults = (await _body(request, Switch)).enabled
+        tenant.security_defaults = (await read_body(request, Switch)).enabled
         return JSONResponse({"security_defaults": tenant.security_defaults})
 
     async def user_smtp_auth(request: Request) -> Response:
         user = user_or_404(request.path_params["upn"])
-        user.smtp_auth_enabled = (await _body(request, MailboxSwitch)).enabled
+        user.smtp_auth_enabled = (await read_body(request, MailboxSwitch)).enabled
         return JSONResponse({"upn": user.upn, "smtp_auth_enabled": user.smtp_auth_enabled,
                              "smtp_auth_block": tenant.smtp_auth_block(user.upn)})
 
@@ -272,7 +276,7 @@ def create_control_app(state: TierState, token: str, tier_info: Callable[[], dic
 
     async def public_client_flows(request: Request) -> Response:
         app = app_or_404(request.path_params["client_id"])
-        app.allow_public_client_flows = (await _body(request, Switch)).enabled
+        app.allow_public_client_flows = (await read_body(request, Switch)).enabled
         return JSONResponse({"client_id": app.client_id, "allow_public_client_flows": app.allow_public_client_flows})
 
     def grants_of(client_id: str) -> list[dict[str, Any]]:
@@ -284,7 +288,7 @@ def create_control_app(state: TierState, token: str, tier_info: Callable[[], dic
 
     async def grant_consent(request: Request) -> Response:
         app = app_or_404(request.path_params["client_id"])
-        body = await _body(request, ConsentRequest)
+        body = await read_body(request, ConsentRequest)
         if body.principal != "all" and tenant.user(body.principal) is None:
             raise ApiError(422, "invalid_field", f"principal: expected 'all' or a tenant user's UPN, got "
                            f"{body.principal!r}", field="principal")
@@ -333,6 +337,7 @@ def create_control_app(state: TierState, token: str, tier_info: Callable[[], dic
         route("/apps/{client_id}/consent", revoke_consent, "DELETE"),
         route("/signins", signins, "GET"),
         route("/smtp/transcripts", smtp_transcripts, "GET"),
+        *extra_routes,
     ]
 
     async def api_error(request: Request, exc: Exception) -> Response:

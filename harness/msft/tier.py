@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Self
+
+from starlette.routing import BaseRoute
 
 from harness.asgi import AsgiService, bind_tcp
 from harness.clock import Clock, VirtualClock
@@ -32,13 +34,15 @@ class MicrosoftTier:
     """Starts and stops the tier in a background thread; exposes where each service listens."""
 
     def __init__(self, tenant: Tenant, state_dir: Path, *, clock: Clock | None = None,
-                 host: str = "127.0.0.1", ca: LabCA | None = None) -> None:
+                 host: str = "127.0.0.1", ca: LabCA | None = None,
+                 control_routes: Sequence[BaseRoute] = ()) -> None:
         self.state = TierState(tenant=tenant, clock=clock or VirtualClock())
         self.state_dir = Path(state_dir)
         self.host = host
         self.ca = ca or LabCA.create()
         self.server_cert: ServerCertificate = self.ca.issue()
         self.control_token = secrets.token_urlsafe(32)
+        self.control_routes = list(control_routes)
         self.ca_bundle = self.state_dir / "lab-ca.pem"
         self.identity_port = self.smtp_port = self.control_port = 0
         self.smtp: Any = None
@@ -143,7 +147,8 @@ class MicrosoftTier:
         identity = AsgiService(create_identity_app(self.state), bind_tcp(self.host), certfile, keyfile)
         self.smtp = ExchangeSmtp(self.state, self.server_cert.server_context(self.state_dir, "tier"))
         control = AsgiService(
-            create_control_app(self.state, self.control_token, self.lab_info, transcripts=self.smtp.transcripts),
+            create_control_app(self.state, self.control_token, self.lab_info, transcripts=self.smtp.transcripts,
+                               extra_routes=self.control_routes),
             bind_tcp(self.host), certfile, keyfile,
         )
         loop = asyncio.get_running_loop()

@@ -197,7 +197,7 @@ class ModelSpec(_Model):
     def has(self, capability: Capability | str) -> bool:
         return Capability(capability) in self.capabilities
 
-    def identity(self, *, serial: str | None = None, mac: str | None = None, firmware: str | None = None,
+    def unit(self, *, serial: str | None = None, mac: str | None = None, firmware: str | None = None,
                  name: str | None = None, admin_password: str | None = None) -> ModelUnit:
         """One device of this model; anything not given takes the model's default (admin password: the serial)."""
         serial = serial or self.default_serial
