@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import doctor, lab
+from harness.cli import doctor, lab, probe
 
-#: Command modules, each adding its sub-commands (``run``, ``probe``, ``capture``, ``report`` slot in here).
-COMMANDS = (lab, doctor)
+#: Command modules, each adding its sub-commands (``run``, ``capture``, ``report`` slot in here).
+COMMANDS = (lab, doctor, probe)
 
 
 def build_parser() -> argparse.ArgumentParser:
