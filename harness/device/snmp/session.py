@@ -201,7 +201,7 @@ class SnmpSession:
             if not batch:
                 return rows
             for oid, value in batch:
-                if oid[:len(root)] != root or value is _END:
+                if oid[:len(root)] != root or isinstance(value, _EndOfMib):
                     return rows
                 if oid <= last:
                     raise SnmpAgentError(f"SNMP agent {self.where}: OID not increasing in a walk of "
@@ -236,11 +236,11 @@ class SnmpSession:
             self._raise_for(status, index, pending)
             for oid, (_, value) in zip(pending, binds, strict=False):
                 converted = _convert(value)
-                out[oid] = None if converted is _END else converted
+                out[oid] = None if isinstance(converted, _EndOfMib) else converted
             return out
         return out
 
-    async def _next(self, oid: Oid) -> list[tuple[Oid, Value | object]]:
+    async def _next(self, oid: Oid) -> list[tuple[Oid, Value | _EndOfMib]]:
         if self.version == "1":
             status, index, binds = await self._request(next_cmd, [oid])
         else:
@@ -284,11 +284,15 @@ class SnmpSession:
             raise SnmpAgentError(f"SNMP agent {self.where} answered {name}{which}")
 
 
-_END = object()
+class _EndOfMib:
+    """endOfMibView: a walk is over (kept apart from None, which is 'no such object')."""
+
+
+_END = _EndOfMib()
 _ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance)
 
 
-def _convert(value: Any) -> Value | object:
+def _convert(value: Any) -> Value | _EndOfMib:
     """A pysnmp value as plain Python; ``_END`` for endOfMibView."""
     if isinstance(value, rfc1905.EndOfMibView):
         return _END
