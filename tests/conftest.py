@@ -29,6 +29,14 @@ def tier(inventory_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield running
 
 
+@pytest.fixture
+def unconsented_tenant(tier: MicrosoftTier) -> Iterator[Tenant]:
+    """The session tier's tenant as before the guide's first sign-in (no consent); all put back afterwards."""
+    with tier.state.restoring() as live:
+        live.consent_grants = []
+        yield live
+
+
 @pytest.fixture(scope="session")
 def lab_ca_bundle(tier: MicrosoftTier) -> Path:
     return tier.ca_bundle

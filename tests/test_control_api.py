@@ -36,15 +36,8 @@ ALICE = "alice@epsonlab.onmicrosoft.com"
 @pytest.fixture
 def control(tier: MicrosoftTier) -> Iterator[TierControl]:
     """A client of the session tier's control API; the tenant's switches and revocations are put back after."""
-    tenant = tier.state.tenant
-    snapshot = tenant.model_copy(deep=True)
-    revoked = dict(tier.state.tokens.revocations.revoked_at)
-    with TierControl(tier.control_url, tier.control_token, tier.ca_bundle) as client:
+    with tier.state.restoring(), TierControl(tier.control_url, tier.control_token, tier.ca_bundle) as client:
         yield client
-    for name in Tenant.model_fields:
-        setattr(tenant, name, getattr(snapshot, name))
-    tier.state.tokens.revocations.revoked_at.clear()
-    tier.state.tokens.revocations.revoked_at.update(revoked)
 
 
 @contextmanager

@@ -52,14 +52,11 @@ def test_doctor_proves_the_oauth2_story_on_a_fresh_lab(tmp_path: Path, inventory
 @pytest.fixture
 def attached_lab(tier: MicrosoftTier, tmp_path: Path) -> Iterator[Path]:
     """A state directory whose lab.json describes the session tier; the tenant is put back afterwards."""
-    live = tier.state.tenant
-    saved = live.model_copy(deep=True)
     state_dir = tmp_path / "state"
     write_lab(state_dir, LabInfo(pid=os.getpid(), started_at="2026-01-01T00:00:00+00:00",
                                  inventory="(the test session's tier)", msft=tier.lab_info()))
-    yield state_dir
-    for name in Tenant.model_fields:
-        setattr(live, name, getattr(saved, name))
+    with tier.state.restoring():
+        yield state_dir
 
 
 @pytest.mark.browser

@@ -37,17 +37,9 @@ MsalFactory = Callable[..., msal.PublicClientApplication]
 
 # --- fixtures and helpers -------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
-def tenant(tier: MicrosoftTier) -> Iterator[Tenant]:
+def tenant(unconsented_tenant: Tenant) -> Tenant:
     """The session tier's tenant without any consent; its switches and revocations restored afterwards."""
-    live = tier.state.tenant
-    saved = live.model_copy(deep=True)
-    revoked = dict(tier.state.tokens.revocations.revoked_at)
-    live.consent_grants = []
-    yield live
-    for name in type(live).model_fields:
-        setattr(live, name, getattr(saved, name))
-    tier.state.tokens.revocations.revoked_at.clear()
-    tier.state.tokens.revocations.revoked_at.update(revoked)
+    return unconsented_tenant
 
 
 @pytest.fixture

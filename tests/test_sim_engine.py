@@ -68,15 +68,9 @@ TENANT_DISABLED = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentic
 @pytest.fixture(autouse=True)
 def tenant(tier: MicrosoftTier) -> Iterator[Tenant]:
     """The session tenant with organisation consent for the devices' app; switches and revocations restored."""
-    live = tier.state.tenant
-    saved = live.model_copy(deep=True)
-    revoked = dict(tier.state.tokens.revocations.revoked_at)
-    live.grant_consent(tier.client_id, [SMTP_SEND], ADMIN, on_behalf_of_org=True)
-    yield live
-    for name in type(live).model_fields:
-        setattr(live, name, getattr(saved, name))
-    tier.state.tokens.revocations.revoked_at.clear()
-    tier.state.tokens.revocations.revoked_at.update(revoked)
+    with tier.state.restoring() as live:
+        live.grant_consent(tier.client_id, [SMTP_SEND], ADMIN, on_behalf_of_org=True)
+        yield live
 
 
 @pytest.fixture

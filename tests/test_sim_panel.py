@@ -300,14 +300,9 @@ def test_fax_through_the_fax_server(tier: MicrosoftTier,
 
 
 @pytest.fixture
-def tenant(tier: MicrosoftTier) -> Iterator[Tenant]:
+def tenant(unconsented_tenant: Tenant) -> Tenant:
     """The session tenant without any consent; everything restored afterwards."""
-    live = tier.state.tenant
-    saved = live.model_copy(deep=True)
-    live.consent_grants = []
-    yield live
-    for name in type(live).model_fields:
-        setattr(live, name, getattr(saved, name))
+    return unconsented_tenant
 
 
 def sign_in_on_the_panel(panel: Panel, browser: Browser, user_id: str, upn: str, password: str) -> PanelScreen:

@@ -21,14 +21,8 @@ TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(autouse=True)
-def pristine_tenant(tier: MicrosoftTier) -> Iterator[None]:
+def pristine_tenant(unconsented_tenant: object) -> None:
     """The session tier's tenant without consent (the guide's first sign-in); restored afterwards."""
-    live = tier.state.tenant
-    saved = live.model_copy(deep=True)
-    live.consent_grants = []
-    yield
-    for name in type(live).model_fields:
-        setattr(live, name, getattr(saved, name))
 
 
 @pytest.fixture

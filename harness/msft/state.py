@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from harness.clock import Clock, VirtualClock
@@ -22,3 +24,16 @@ class TierState:
 
     def __post_init__(self) -> None:
         self.tokens = TokenService(self.tenant, self.clock)
+
+    @contextmanager
+    def restoring(self) -> Iterator[Tenant]:
+        """Yield the live tenant; afterwards put back every switch, grant and policy, and the revocations."""
+        saved = self.tenant.model_copy(deep=True)
+        revoked = dict(self.tokens.revocations.revoked_at)
+        try:
+            yield self.tenant
+        finally:
+            for name in type(self.tenant).model_fields:
+                setattr(self.tenant, name, getattr(saved, name))
+            self.tokens.revocations.revoked_at.clear()
+            self.tokens.revocations.revoked_at.update(revoked)
