@@ -23,6 +23,7 @@ TIER_HOSTNAMES: tuple[str, ...] = (
     "smtp.office365.com",
     "smtp-mail.outlook.com",
     "outlook.office365.com",
+    "graph.microsoft.com",
     "localhost",
     "127.0.0.1",
 )

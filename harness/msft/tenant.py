@@ -63,12 +63,17 @@ class User(_Model):
 
 
 class AppRegistration(_Model):
-    """An app registration the devices sign in through (a public client)."""
+    """An app registration: the devices' public client, or a confidential one (``client_secret``) such as the
+    lab's mail reader, which gets app-only tokens carrying its granted ``app_roles`` (e.g. ``Mail.Read``)."""
 
     client_id: str
     display_name: str
     allow_public_client_flows: bool = True
     publisher: str = "Seiko Epson Corporation"
+    #: A test identity's secret, only ever for the virtual tenant; never shown in a dump or a repr.
+    client_secret: str | None = Field(None, repr=False, exclude=True)
+    #: Application permissions granted with admin consent (Microsoft Graph's app roles).
+    app_roles: list[str] = Field(default_factory=list)
 
     @field_validator("client_id")
     @classmethod

@@ -81,6 +81,7 @@ class MicrosoftTier:
             "scopes": list(SCOPES),
             "ca_bundle": str(self.ca_bundle),
             "devicelogin_url": self.devicelogin_url,
+            "graph_url": f"https://localhost:{self.identity_port}/v1.0",
             "identity": {"host": self.host, "port": self.identity_port,
                          "spki_sha256": self.server_cert.spki_sha256_b64},
             "smtp": {"host": self.host, "port": self.smtp_port, "server_name": "smtp.office365.com"},

@@ -100,6 +100,25 @@ class TokenService:
     def _sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
 
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Sign ``claims`` as a token of this tier (for token kinds issued outside this module, e.g. app-only)."""
+        return self._sign(claims)
+
+    def verified_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token this tier signed, checking the signature only; :class:`InvalidToken` otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token") from None
+        if header.get("kid") != self.kid or header.get("alg") != "RS256":
+            raise InvalidToken("unknown signing key")
+        try:
+            return jwt.decode(token, self._key.public_key(), algorithms=["RS256"],
+                              options={"verify_signature": True, "verify_exp": False, "verify_aud": False,
+                                       "verify_nbf": False, "verify_iat": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"signature or claims invalid: {type(exc).__name__}") from None
+
     # --- issuing ----------------------------------------------------------------------------------------
     def issue(self, user: User, app: AppRegistration, scopes: list[str], issuer: str,
               auth_time: float | None = None) -> dict[str, Any]:
