@@ -15,7 +15,9 @@ import uvicorn
 def bind_tcp(host: str, port: int = 0) -> socket.socket:
     """A listening TCP socket on ``host:port`` (0 = ephemeral), so the port is known before serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio sets TCP_NODELAY only on accepted sockets whose proto is IPPROTO_TCP, and
+    # without it Nagle holds a response's second TLS record for the client's delayed ACK (~40 ms a request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(256)
