@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from harness.asgi import bind_tcp
+from harness.asgi import LoopThread, bind_tcp
 
 
 def test_connections_accepted_on_bind_tcp_sockets_have_nodelay() -> None:
@@ -30,4 +30,8 @@ def test_connections_accepted_on_bind_tcp_sockets_have_nodelay() -> None:
             finally:
                 writer.close()
 
-    assert asyncio.run(accepted_nodelay()) != 0
+    loop = LoopThread("nodelay-probe")  # its own thread: Playwright's sync API may hold a loop in this one
+    try:
+        assert loop.run(accepted_nodelay()) != 0
+    finally:
+        loop.close()
