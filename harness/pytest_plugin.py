@@ -1,25 +1,17 @@
-"""The epson-hil pytest plugin: command-line options and the fixtures that wire the lab into tests."""
+"""The epson-hil pytest plugin (entry point ``pytest11``): the hooks and fixtures of ``harness.plugin``."""
 
-from __future__ import annotations
+from harness.plugin.fixtures import device, inventory_path, lab, msft, run_id, snmp
+from harness.plugin.hooks import (
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_generate_tests,
+    pytest_runtest_makereport,
+    pytest_runtest_protocol,
+)
 
-from pathlib import Path
-
-import pytest
-
-DEFAULT_INVENTORY = Path("fixtures") / "virtual-lab.yaml"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("epson-hil", "Epson OAuth 2.0 e-mail hardware-in-the-loop")
-    group.addoption("--inventory", action="store", default=None, metavar="FILE",
-                    help=f"lab inventory YAML (default: {DEFAULT_INVENTORY} of the checkout)")
-
-
-@pytest.fixture(scope="session")
-def inventory_path(request: pytest.FixtureRequest) -> Path:
-    """The inventory file this session tests against, resolved against the checkout's root."""
-    given = request.config.getoption("--inventory")
-    path = Path(given) if given else Path(request.config.rootpath) / DEFAULT_INVENTORY
-    if not path.is_file():
-        raise pytest.UsageError(f"--inventory: no such file: {path}")
-    return path.resolve()
+__all__ = [
+    "device", "inventory_path", "lab", "msft", "pytest_addoption", "pytest_collection_modifyitems",
+    "pytest_configure", "pytest_generate_tests", "pytest_runtest_makereport", "pytest_runtest_protocol", "run_id",
+    "snmp",
+]

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.cli.lab import DEFAULT_INVENTORY
+from harness.lab.defaults import DEFAULT_INVENTORY
 from harness.lab.labfile import MsftInfo
 from harness.lab.yamlfile import InventoryError
 

@@ -9,11 +9,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from harness.lab.defaults import DEFAULT_INVENTORY, DEFAULT_STATE_DIR
 from harness.lab.labfile import LabInfo, lab_file, load_lab
 from harness.lab.yamlfile import InventoryError
-
-DEFAULT_INVENTORY = Path("fixtures") / "virtual-lab.yaml"
-DEFAULT_STATE_DIR = Path(".lab")
 
 
 def register(sub: Any) -> None:

@@ -93,15 +93,55 @@ class RealDeviceEntry(_DeviceBase):
 DeviceEntry = Annotated[VirtualDeviceEntry | RealDeviceEntry, Field(discriminator="kind")]
 
 
-class Inventory(_Model):
-    """The whole inventory file. ``msft`` is validated by the tier it names (see ``harness.msft``)."""
+class BuiltinMicrosoft(_Model):
+    """The built-in tier; its ``tenant`` section is the virtual tenant (see ``harness.msft.tenant``)."""
 
-    msft: dict[str, Any]
+    kind: Literal["builtin"] = "builtin"
+    tenant: dict[str, Any]
+
+
+class TenantAccount(_Model):
+    """An account of a real tenant the suites sign in with; the password comes from the environment."""
+
+    upn: str
+    password: SecretRef
+
+
+class GraphReader(_Model):
+    """The app registration that reads the test mailboxes through Microsoft Graph (client credentials)."""
+
+    client_id: str
+    client_secret: SecretRef
+
+
+class RealMicrosoft(_Model):
+    """A real Microsoft 365 tenant: the devices' app registration and the accounts to use."""
+
+    kind: Literal["tenant"]
+    tenant_id: str
+    domain: str
+    client_id: str
+    authority: str = "https://login.microsoftonline.com"
+    admin: TenantAccount
+    mailbox: TenantAccount
+    users: list[TenantAccount] = Field(default_factory=list)
+    graph: GraphReader | None = None
+
+
+MicrosoftSection = Annotated[BuiltinMicrosoft | RealMicrosoft, Field(discriminator="kind")]
+
+
+class Inventory(_Model):
+    """The whole inventory file: the Microsoft side and the devices."""
+
+    msft: MicrosoftSection
     devices: list[DeviceEntry] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _default_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("msft"), dict) and "kind" not in data["msft"]:
+            data = {**data, "msft": {"kind": "builtin", **data["msft"]}}
         if isinstance(data, dict) and isinstance(data.get("devices"), list):
             data = {**data, "devices": [{"kind": "virtual", **d} if isinstance(d, dict) and "kind" not in d
                                         else d for d in data["devices"]]}
@@ -129,4 +169,4 @@ class Inventory(_Model):
 
 def load_inventory(path: Path) -> Inventory:
     """Read and validate an inventory file; errors name the file, the key path and what was expected."""
-    return validate(Inventory, load_yaml(path), path, tags=frozenset({"virtual", "real"}))
+    return validate(Inventory, load_yaml(path), path, tags=frozenset({"virtual", "real", "builtin", "tenant"}))

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.lab.defaults import DEFAULT_STATE_DIR
 from harness.lab.leases.base import Holder, Holding, Lease, LeaseLost, LeaseStore, LeaseStoreError
 
 LEASES_FILE = "leases.sqlite"
-DEFAULT_STATE_DIR = Path(".lab")
 SCHEMA_VERSION = 1
 
 _SCHEMA = """

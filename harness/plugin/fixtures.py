@@ -1,0 +1,81 @@
+"""The fixtures suites use: ``lab``, ``device`` (one per inventory device), ``snmp``, ``msft``, ``mailbox``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from harness.device.errors import InfraError
+from harness.device.snmp import SnmpProbe, probe_sync
+from harness.lab.microsoft import BuiltinSide, MicrosoftSide
+from harness.lab.session import DeviceUnderTest, LabSession
+from harness.lab.yamlfile import InventoryError
+from harness.plugin import options
+
+
+@pytest.fixture(scope="session")
+def inventory_path(request: pytest.FixtureRequest) -> Path:
+    """The inventory file this session tests against (``--inventory``, default the virtual lab's)."""
+    return options.inventory_path(request.config)
+
+
+@pytest.fixture(scope="session")
+def run_id(request: pytest.FixtureRequest) -> str:
+    """This run's id: ``--run-id``, else the id pytest-xdist shares between workers, else a fresh one."""
+    given = request.config.getoption("run_id")
+    worker_input = getattr(request.config, "workerinput", {})
+    return str(given or worker_input.get("testrunuid") or uuid.uuid4().hex[:12])
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterator[LabSession]:
+    """The lab of this test process: the virtual lab it started (or attached to), or the real lab's devices."""
+    config = request.config
+    state = config.getoption("lab_state_dir")
+    session = LabSession(options.inventory_path(config), tmp_path_factory.mktemp("lab"),
+                         state_dir=Path(state) if state else None, run_id=run_id,
+                         lease_ttl=config.getoption("lease_ttl"), lease_wait=config.getoption("lease_wait"))
+    try:
+        session.open()
+    except InventoryError as exc:
+        pytest.exit(f"epson-hil: {exc}", returncode=4)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="session")
+def msft(lab: LabSession) -> Iterator[MicrosoftSide]:
+    """The Microsoft side: the built-in tier of a virtual lab, or the inventory's real tenant."""
+    if lab.lab is None:
+        raise InfraError("this inventory names a real tenant; the real-tenant side is not wired into the plugin "
+                         "yet (harness.msft.real)")
+    side = BuiltinSide(lab.lab.msft)
+    yield side
+    side.close()
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest, lab: LabSession, device_name: str) -> DeviceUnderTest:
+    """The device under test: capabilities checked against ``requires``, identity pre-flighted, leased."""
+    dut = lab.device(device_name)
+    have = dut.capabilities | lab.features
+    missing = sorted({cap for mark in request.node.iter_markers("requires") for cap in mark.args} - have)
+    if missing:
+        pytest.skip(f"{device_name} ({dut.model}) lacks {', '.join(missing)}")
+    preflight = lab.preflight(device_name)
+    if not preflight.ok:
+        pytest.skip(f"pre-flight identity check failed, device not tested: {preflight.message}")
+    lab.lease(device_name)
+    return dut
+
+
+@pytest.fixture
+def snmp(device: DeviceUnderTest) -> partial[SnmpProbe]:
+    """Read the device over SNMP: ``snmp()`` returns a fresh :class:`SnmpProbe`."""
+    return partial(probe_sync, device.snmp_host, device.snmp_port, device.snmp_credentials, timeout=2.0, retries=2)
