@@ -19,19 +19,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
-import multiprocessing
 import smtplib
 import ssl
 import tempfile
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from email.message import EmailMessage
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from common import (
+    ServerProcess,
+    Work,
+    add_arguments,
+    answer_until_stopped,
+    interleaved,
+    median,
+    print_table,
+    total_errors,
+)
 
 PRINTER = "printer@epsonlab.onmicrosoft.com"
 ALICE = "alice@epsonlab.onmicrosoft.com"
@@ -102,39 +110,11 @@ def _serve(conn: Connection, inventory: str) -> None:
     threading.Thread(target=lambda: loop.run_until_complete(baselines()), daemon=True).start()
     ready.wait(10)
     ports["tier"] = tier.smtp_port
-    conn.send({"ports": ports, "ca_bundle": str(tier.ca_bundle), "token": token})
-    while True:
-        command = conn.recv()
-        if command == "cpu":
-            conn.send(time.process_time())
-        else:
-            break
+    answer_until_stopped(conn, {"ports": ports, "ca_bundle": str(tier.ca_bundle), "token": token})
     tier.stop()
 
 
 # --- client side ----------------------------------------------------------------------------------------------
-@dataclass
-class Result:
-    name: str
-    sessions: int
-    errors: int
-    seconds: float
-    server_cpu: float
-    client_cpu: float
-
-    @property
-    def rate(self) -> float:
-        return self.sessions / self.seconds
-
-    @property
-    def cpu_ms(self) -> float:
-        return 1000 * self.server_cpu / max(self.sessions, 1)
-
-    @property
-    def client_cpu_ms(self) -> float:
-        return 1000 * self.client_cpu / max(self.sessions, 1)
-
-
 def _message() -> bytes:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = PRINTER, ALICE, "bench"
@@ -157,86 +137,37 @@ def _session(name: str, port: int, context: ssl.SSLContext, token: str, body: by
         client.sendmail(PRINTER, [ALICE], body)
 
 
-def _load(name: str, work: Callable[[], None], threads: int, seconds: float, cpu: Callable[[], float]) -> Result:
-    counts = [0] * threads
-    errors = [0] * threads
-    deadline = time.monotonic() + seconds
-
-    def worker(i: int) -> None:
-        while time.monotonic() < deadline:
-            try:
-                work()
-                counts[i] += 1
-            except (OSError, smtplib.SMTPException):
-                errors[i] += 1
-
-    cpu_before, client_before, started = cpu(), time.process_time(), time.monotonic()
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed, cpu_used = time.monotonic() - started, cpu() - cpu_before
-    return Result(name, sum(counts), sum(errors), elapsed, cpu_used, time.process_time() - client_before)
-
-
 SERVERS = ("plain", "tls", "tls+store", "tier")
-
-
-def _median(results: list[Result]) -> Result:
-    ordered = sorted(results, key=lambda r: r.rate)
-    return ordered[len(ordered) // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved measurements per server")
-    parser.add_argument("--inventory", default=str(Path(__file__).resolve().parent.parent / "fixtures" /
-                                                   "virtual-lab.yaml"))
+    add_arguments(parser)
     args = parser.parse_args()
 
-    ours, theirs = multiprocessing.Pipe()
-    child = multiprocessing.get_context("spawn").Process(target=_serve, args=(theirs, args.inventory), daemon=True)
-    child.start()
-    info = ours.recv()
+    servers = ServerProcess(_serve, args.inventory)
+    info = servers.info
     context = ssl.create_default_context(cafile=info["ca_bundle"])
     body = _message()
 
-    def server_cpu() -> float:
-        ours.send("cpu")
-        return float(ours.recv())
-
-    def work_for(name: str) -> Callable[[], None]:
+    def work_for(name: str) -> Work:
         port = info["ports"][name]
-        return lambda: _session(name, port, context, info["token"], body)
+        return lambda: contextlib.nullcontext(lambda: _session(name, port, context, info["token"], body))
 
-    for name in SERVERS:  # warm-up: imports, first handshakes, caches
-        _load(name, work_for(name), args.threads, 0.5, server_cpu)
-    runs: dict[str, list[Result]] = {name: [] for name in SERVERS}
-    for _ in range(args.rounds):
-        for name in SERVERS:
-            runs[name].append(_load(name, work_for(name), args.threads, args.seconds, server_cpu))
-    ours.send("stop")
-    child.join(15)
-    results = {name: _median(r) for name, r in runs.items()}
+    runs = interleaved({name: work_for(name) for name in SERVERS}, args, servers.cpu, (OSError, smtplib.SMTPException))
+    servers.stop()
+    results = {name: median(r) for name, r in runs.items()}
 
     print(f"SMTP submissions over loopback: {args.threads} client threads, median of {args.rounds} interleaved "
           f"{args.seconds:.0f} s runs per server")
-    print(f"{'server':<10}{'sessions':>10}{'errors':>8}{'per s':>9}{'server CPU ms/session':>24}"
-          f"{'client CPU ms/session':>24}   every run (per s)")
-    for r in results.values():
-        spread = ", ".join(f"{run.rate:.0f}" for run in runs[r.name])
-        print(f"{r.name:<10}{r.sessions:>10}{r.errors:>8}{r.rate:>9.1f}{r.cpu_ms:>24.2f}{r.client_cpu_ms:>24.2f}"
-              f"   {spread}")
+    print_table(runs, "session")
     tier, tls, stored = results["tier"], results["tls"], results["tls+store"]
     print(f"rate ratio tier/tls:        {tier.rate / tls.rate:.2f}  (target >= {TARGET_RATIO})")
     print(f"rate ratio tier/tls+store:  {tier.rate / stored.rate:.2f}  (XOAUTH2 and Exchange behaviour alone)")
     print(f"rate ratio tier/plain:      {tier.rate / results['plain'].rate:.2f}")
     print(f"server CPU ratio tls/tier:  {tls.cpu_ms / tier.cpu_ms:.2f}   tls+store/tier: "
           f"{stored.cpu_ms / tier.cpu_ms:.2f}")
-    errors = sum(r.errors for rs in runs.values() for r in rs)
+    errors = total_errors(runs.values())
     met = tier.rate >= TARGET_RATE and tier.rate >= TARGET_RATIO * tls.rate and errors == 0
     print(f"XOAUTH2 submissions/s: {tier.rate:.1f} (target >= {TARGET_RATE:.0f}), errors {errors} -> "
           f"{'MET' if met else 'NOT MET'}")
