@@ -1,0 +1,276 @@
+"""Network > Email Server: Basic (every field, OK), the Sign In screen (code and URL, Current Status), Connection Test.
+
+Choosing OAuth2 or an e-mail service runs the page's own scripts (they fill in and lock the server, port and
+secure connection), as a person's clicks would. With OAuth2, OK is what saves a completed sign-in on the
+device (the guide's §3 step 12). The verification code is read for the sign-in and never logged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from harness.device.infopage import parse_info_page
+from harness.device.webconfig.base import WebConfigPage
+from harness.device.webconfig.errors import WebConfigPageError, WebConfigRefused
+
+__all__ = [
+    "AuthMethod", "ConnectionTestPage", "ConnectionTestResult", "EmailServerPage", "EmailServerSettingsView",
+    "EmailService", "SecureConnection", "SignInCode", "SignInScreen", "SignInScreenView",
+]
+
+AuthMethod = Literal["Off", "SMTP AUTH", "POP before SMTP", "OAuth2"]
+EmailService = Literal["Microsoft Exchange Online", "Outlook.com"]
+SecureConnection = Literal["None", "SSL/TLS", "STARTTLS"]
+#: How the device's sign-in message names the page and the code (Microsoft's wording).
+_MESSAGE_URI = re.compile(r"https?://[^\s\"'<>]+[^\s\"'<>.,;)]")
+_MESSAGE_CODE = re.compile(r"\bcode\s+([A-Z0-9][A-Z0-9-]{3,})\b")
+_ERROR_CODE = re.compile(r"\b(?:error code|code)[:\s]+(\d{3})\b", re.I)
+SIGN_IN_TIMEOUT_MS = 120_000
+
+
+@dataclass(frozen=True)
+class EmailServerSettingsView:
+    """Everything Email Server > Basic shows. Rows the page hides (OAuth2-only rows) read as None."""
+
+    auth_method: str
+    email_service: str | None
+    current_status: str | None
+    #: The account signed in with OAuth2 (shown once signed in).
+    signed_in_account: str | None
+    #: The Authenticated Account field (SMTP AUTH).
+    account: str
+    sender: str
+    smtp_server: str
+    smtp_port: int | None
+    secure: str
+    cert_validation: bool | None
+    pop3_server: str
+    pop3_port: int | None
+    #: The guide's §7 warning that a CA certificate is needed is shown.
+    certificate_warning: bool
+    #: The reminder that OK still has to save a completed sign-in is shown.
+    signin_not_saved: bool
+    #: The sign-in error the page shows, if any.
+    signin_error: str | None
+    #: The result box's lines (``Setup complete.`` or the reasons values were refused).
+    messages: tuple[str, ...] = ()
+
+    @property
+    def signed_in(self) -> bool:
+        return self.current_status == "Signed in"
+
+
+@dataclass(frozen=True)
+class SignInCode:
+    """What the Sign In screen shows after "Sign in with Microsoft": the URL and the code to type there."""
+
+    verification_uri: str
+    user_code: str = field(repr=False)
+    message: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class SignInScreenView:
+    service: str
+    current_status: str
+    account: str | None
+    notice: str
+    code: SignInCode | None
+    error: str | None
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    ok: bool
+    message: str
+    error_code: int | None = None
+
+
+class EmailServerPage(WebConfigPage):
+    """Network > Email Server > Basic."""
+
+    page_key = "email_basic"
+    #: Which Network Status pane shows this page's saved settings.
+    saved_status: ClassVar[str] = "email"
+    signin_screen: ClassVar[type[SignInScreen]]
+    connection_test: ClassVar[type[ConnectionTestPage]]
+
+    def read(self, *, reload: bool = True) -> EmailServerSettingsView:
+        """Every field as the page shows it; ``reload`` False reads the page as it stands (after OK)."""
+        if reload:
+            self.open()
+        self.wait_shown(self.loc("auth_method"), "Authentication Method")
+        oauth2 = self.shown("current_status")
+        status = self.text("current_status") if oauth2 else None
+        return EmailServerSettingsView(
+            auth_method=self.selected("auth_method"),
+            email_service=self.selected("email_service") if self.shown("email_service") else None,
+            current_status=status,
+            signed_in_account=(self.text("signed_in_account") or None) if oauth2 else None,
+            account=self.value("account"), sender=self.value("sender"), smtp_server=self.value("smtp_server"),
+            smtp_port=_port(self.value("smtp_port")), secure=self.selected("secure"),
+            cert_validation=_enabled(self.checked("cert_validation")), pop3_server=self.value("pop3_server"),
+            pop3_port=_port(self.value("pop3_port")), certificate_warning=self.shown("certificate_warning"),
+            signin_not_saved=self.shown("signin_not_saved"),
+            signin_error=" ".join(self.lines("signin_error")) or None, messages=self.lines("result"),
+        )
+
+    def set_fields(self, *, auth_method: AuthMethod | None = None, email_service: EmailService | None = None,
+                   account: str | None = None, password: str | None = None, sender: str | None = None,
+                   smtp_server: str | None = None, smtp_port: int | str | None = None,
+                   secure: SecureConnection | None = None, cert_validation: bool | None = None,
+                   pop3_server: str | None = None, pop3_port: int | str | None = None) -> None:
+        """Fill in the given fields on the open page (None leaves a field alone); OK saves them.
+
+        Server, port and secure connection are fixed by the page with OAuth2; asking for another value
+        there raises ValueError (the page would not let a person type it either).
+        """
+        self.wait_shown(self.loc("auth_method"), "Authentication Method")
+        if auth_method is not None and self.selected("auth_method") != auth_method:
+            self.select("auth_method", auth_method)
+        if email_service is not None and self.selected("email_service") != email_service:
+            self.select("email_service", email_service)
+        for name, text in (("account", account), ("sender", sender), ("smtp_server", smtp_server),
+                           ("smtp_port", smtp_port), ("pop3_server", pop3_server), ("pop3_port", pop3_port)):
+            if text is not None and self.value(name) != str(text):
+                self.fill(name, str(text))
+        if password is not None:
+            self.fill("password", password)
+        if secure is not None and self.selected("secure") != secure:
+            self.select("secure", secure)
+        if cert_validation is not None:
+            self.check("cert_validation", "Enable" if cert_validation else "Disable")
+
+    def ok(self) -> tuple[str, ...]:
+        """Click OK: the device saves (and, with OAuth2, stores a completed sign-in) or refuses, quoted."""
+        return self.submit("ok")
+
+    def save(self, **fields: object) -> tuple[str, ...]:
+        """Open the page, fill in ``fields`` (as :meth:`set_fields`), click OK."""
+        self.open()
+        self.set_fields(**fields)  # type: ignore[arg-type]
+        return self.ok()
+
+    def current_status(self) -> str | None:
+        return self.text("current_status") if self.shown("current_status") else None
+
+    def start_sign_in(self, service: EmailService | None = None) -> SignInScreen:
+        """Choose OAuth2 (and ``service``) on the open page, click Sign In; the Sign In screen is returned."""
+        self.set_fields(auth_method="OAuth2", email_service=service)
+        self.click_and_wait("sign_in")
+        screen = self.sibling(self.signin_screen)
+        screen.require_session()
+        screen.wait_shown(screen.loc("start"), "the Sign In screen's button")
+        return screen
+
+    def sign_in_code(self, service: EmailService | None = None) -> SignInCode:
+        """Open the page, start a sign-in for ``service`` and read the verification code and URL."""
+        self.open()
+        return self.start_sign_in(service).start()
+
+    def test_connection(self) -> ConnectionTestResult:
+        return self.sibling(self.connection_test).run()
+
+
+class SignInScreen(WebConfigPage):
+    """The Sign In screen (Basic's Sign In button): "Sign in with Microsoft", the code, Current Status."""
+
+    page_key = "email_signin"
+    basic_page: ClassVar[type[EmailServerPage]] = EmailServerPage
+
+    def open_for(self, service: EmailService) -> SignInScreen:
+        """Open the screen directly for ``service`` (Basic's Sign In button is the usual way in)."""
+        self.open(query={"INPUTD_EMAILSERVICE": "OUTLOOK" if service == "Outlook.com" else "EXCHANGE"})
+        return self
+
+    def read(self) -> SignInScreenView:
+        values = parse_info_page(self.page.content()).values
+        return SignInScreenView(service=values.get("Email service", ""), current_status=self.text("current_status"),
+                                account=self.text("signed_in_account") or None, notice=self.text("notice"),
+                                code=self.code(), error=" ".join(self.lines("signin_error")) or None,
+                                messages=self.lines("result"))
+
+    def start(self) -> SignInCode:
+        """Click "Sign in with Microsoft" and read the code and URL; a refusal raises, quoting the screen."""
+        self.click_and_wait("start")
+        self.wait_shown(self.loc("user_code").or_(self.loc("message")).or_(self.loc("result"))
+                        .or_(self.loc("signin_error")), "the verification code")
+        if self.loc("result").count():
+            self.result()
+        if self.shown("signin_error"):
+            raise WebConfigRefused(self.lines("signin_error"), page=self.title)
+        code = self.code()
+        if code is None:
+            raise WebConfigPageError(f"{self.page.url}: {self.title}: no verification code and URL could be read")
+        return code
+
+    def code(self) -> SignInCode | None:
+        """The code and URL shown, from their own fields or else from the sign-in message."""
+        message = " ".join(self.lines("message"))
+        user_code = self.text("user_code")
+        uri_field = self.loc("verification_uri")
+        uri = ""
+        if uri_field.count():
+            uri = (uri_field.first.get_attribute("href") or uri_field.first.inner_text()).strip()
+        if not user_code and (found := _MESSAGE_CODE.search(message)):
+            user_code = found.group(1)
+        if not uri and (link := _MESSAGE_URI.search(message)):
+            uri = link.group(0)
+        return SignInCode(uri, user_code, message) if user_code and uri else None
+
+    def wait_until_signed_in(self, timeout_ms: float = SIGN_IN_TIMEOUT_MS) -> str:
+        """Wait until Current Status says Signed in (the page updates it itself); return the account shown.
+
+        A failed sign-in (the page shows its error) raises :class:`WebConfigRefused` quoting it.
+        """
+        signed_in = self.profile.messages.signed_in
+        status = self.loc("current_status").filter(has_text=re.compile(rf"^\s*{re.escape(signed_in)}\s*$"))
+        self.wait_shown(status.or_(self.loc("signin_error")), f"Current Status {signed_in!r}", timeout_ms)
+        if self.shown("signin_error"):
+            raise WebConfigRefused(self.lines("signin_error"), page=self.title)
+        return self.text("signed_in_account")
+
+    def back(self) -> EmailServerPage:
+        """The Back button: to Basic, where OK saves the sign-in."""
+        self.click_and_wait("back")
+        basic = self.sibling(self.basic_page)
+        basic.wait_shown(basic.loc("auth_method"), "Authentication Method")
+        return basic
+
+
+class ConnectionTestPage(WebConfigPage):
+    """Email Server > Connection Test: the device connects with its saved settings and says how it went."""
+
+    page_key = "email_test"
+
+    def run(self) -> ConnectionTestResult:
+        """Open the page, click Start, read the result (a failed test is a result, not an exception)."""
+        self.open()
+        self.click_and_wait("start")
+        box = self.loc("result")
+        self.wait_shown(box, "the connection test result")
+        messages = self.lines("result")
+        if self.profile.messages.stale_token in messages:
+            self.raise_for(messages)
+        message = " ".join(messages)
+        code_attr = box.first.get_attribute("data-error-code") or ""
+        found = _ERROR_CODE.search(message)
+        code = int(code_attr) if code_attr.isdigit() else int(found.group(1)) if found else None
+        return ConnectionTestResult(ok=self.profile.messages.connection_ok in messages, message=message,
+                                    error_code=code)
+
+
+EmailServerPage.signin_screen = SignInScreen
+EmailServerPage.connection_test = ConnectionTestPage
+
+
+def _port(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def _enabled(option: str | None) -> bool | None:
+    return None if option is None else option == "Enable"

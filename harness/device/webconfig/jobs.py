@@ -1,0 +1,25 @@
+"""Status > Job History: the page's table and its CSV export, read into typed jobs (``harness.device.jobs``)."""
+
+from __future__ import annotations
+
+from harness.device.jobs import ErrorCodeTable, Job, parse_jobs_csv, parse_jobs_page
+from harness.device.webconfig.base import Downloaded, WebConfigPage
+
+
+class JobHistoryPage(WebConfigPage):
+    page_key = "job_history"
+
+    def jobs(self, table: ErrorCodeTable | None = None) -> list[Job]:
+        """The jobs the page lists (newest first, as devices show them)."""
+        self.open()
+        self.wait_shown(self.loc("export_csv"), "the job history")
+        return parse_jobs_page(self.page.content(), table)
+
+    def export_csv(self) -> Downloaded:
+        """Download the CSV through the page's own export form (history type: all)."""
+        self.open()
+        self.select("history_type", self.options("history_type")[0])
+        return self.download("export_csv")
+
+    def csv_jobs(self, table: ErrorCodeTable | None = None) -> list[Job]:
+        return parse_jobs_csv(self.export_csv().content, table)
