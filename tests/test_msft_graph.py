@@ -263,16 +263,12 @@ def test_a_users_smtp_token_or_an_expired_app_token_is_refused(tier: MicrosoftTi
 
 
 def test_an_app_without_mail_read_gets_403(tier: MicrosoftTier, http: requests.Session) -> None:
-    app = reader_app(tier)
-    saved = list(app.app_roles)
-    app.app_roles = []
-    try:
+    with tier.state.restoring():
+        reader_app(tier).app_roles = []
         token = msal_token(tier, http)["access_token"]
         assert "roles" not in jwt.decode(token, options={"verify_signature": False})
         message = graph_error(graph(tier, http, f"/users/{ALICE}/messages", token), 403, "ErrorAccessDenied")
         assert message == "Access is denied. Check credentials and try again."
-    finally:
-        app.app_roles = saved
 
 
 def test_unknown_users_messages_and_paths(tier: MicrosoftTier, http: requests.Session) -> None:

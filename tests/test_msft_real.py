@@ -1,7 +1,7 @@
 """harness.msft.real against the built-in tier: msal's device flow with Chromium signing in, the Graph mailbox
 reader, and the pre-flight of the guide's prerequisites with each tenant switch off and on.
 
-Every test that changes the session tenant restores it (``pristine`` snapshots and puts back every field).
+Every test that changes the session tenant restores it (``pristine``: ``TierState.restoring``).
 """
 
 from __future__ import annotations
@@ -58,11 +58,8 @@ TENANT_DISABLED = ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentic
 @pytest.fixture
 def pristine(tier: MicrosoftTier) -> Iterator[Tenant]:
     """The session tenant, every field restored after the test (switches, consent, users, apps)."""
-    live = tier.state.tenant
-    saved = live.model_copy(deep=True)
-    yield live
-    for name in type(live).model_fields:
-        setattr(live, name, getattr(saved, name))
+    with tier.state.restoring() as live:
+        yield live
 
 
 def lab_tenant(tier: MicrosoftTier) -> RealTenant:
