@@ -60,6 +60,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if name is not None:
             # With pytest-xdist --dist loadgroup: one worker per device, its tests in order.
             item.add_marker(pytest.mark.xdist_group(name=name))
+            item.user_properties.append(("device", name))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,73 @@
+"""``epson-hil run``: the suites against a lab, with progress per device, JUnit and Allure results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.lab.defaults import DEFAULT_INVENTORY
+
+DEFAULT_SUITES = Path("suites")
+DEFAULT_OUT = Path("reports")
+
+
+def register(sub: Any) -> None:
+    run = sub.add_parser("run", help="run the suites against the lab (default: the virtual lab)")
+    run.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY, metavar="FILE",
+                     help=f"lab inventory (default: {DEFAULT_INVENTORY}, started and stopped by the run)")
+    run.add_argument("--device", action="append", default=[], metavar="NAME", help="only this device (repeatable)")
+    run.add_argument("-n", "--workers", type=int, default=0, metavar="N",
+                     help="parallel workers, one device at a time each (pytest-xdist; default: serial)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                     help="results go to DIR/<run-id>/ (default: reports)")
+    run.add_argument("--suites", type=Path, default=DEFAULT_SUITES, metavar="DIR", help="the suites (default: suites)")
+    run.add_argument("--run-id", metavar="ID", help="this run's id (default: UTC time and a random suffix)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
+                     help="anything after -- goes to pytest unchanged")
+    run.set_defaults(func=run_suites)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def pytest_arguments(args: argparse.Namespace, run_id: str, out: Path) -> list[str]:
+    """The pytest command line for one run."""
+    argv = [str(args.suites), "--inventory", str(args.inventory), "--run-id", run_id,
+            f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}",
+            "-o", "junit_family=xunit2", "-q", "--no-header", "-p", "no:cacheprovider"]
+    for name in args.device:
+        argv += ["--device", name]
+    if args.workers > 0:
+        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
+    extra = list(args.pytest_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return argv + extra
+
+
+def run_suites(args: argparse.Namespace) -> int:
+    import pytest
+
+    from harness.plugin.progress import DeviceProgress
+
+    if not args.inventory.is_file():
+        print(f"epson-hil run: --inventory: no such file: {args.inventory}", file=sys.stderr)
+        return 2
+    if not args.suites.is_dir():
+        print(f"epson-hil run: --suites: no such directory: {args.suites}", file=sys.stderr)
+        return 2
+    run_id = args.run_id or new_run_id()
+    out = args.out / run_id
+    out.mkdir(parents=True, exist_ok=True)
+    progress = DeviceProgress()
+    print(f"epson-hil run {run_id}: suites {args.suites} against {args.inventory}; results in {out}", flush=True)
+    code = pytest.main(pytest_arguments(args, run_id, out), plugins=[progress])
+    print(f"\nrun {run_id}\n{progress.summary()}\nresults: {out}")
+    if code == pytest.ExitCode.OK and progress.ok:
+        return 0
+    return 1 if code in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.OK) else int(code)
