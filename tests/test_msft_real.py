@@ -10,6 +10,7 @@ import secrets
 import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -35,6 +36,7 @@ from harness.msft.real import (
     SmtpEndpoint,
     TenantUnreachable,
     preflight,
+    preflight_lab,
 )
 from harness.msft.real.preflight import (
     CONDITIONAL_ACCESS,
@@ -64,10 +66,6 @@ def pristine(tier: MicrosoftTier) -> Iterator[Tenant]:
 
 def lab_tenant(tier: MicrosoftTier) -> RealTenant:
     return RealTenant.from_lab(MsftInfo.model_validate(tier.lab_info()))
-
-
-def smtp_endpoint(tier: MicrosoftTier) -> SmtpEndpoint:
-    return SmtpEndpoint.from_lab(MsftInfo.model_validate(tier.lab_info()))
 
 
 def password(tier: MicrosoftTier, upn: str) -> str:
@@ -238,8 +236,8 @@ def test_the_reader_refuses_with_typed_errors(tier: MicrosoftTier, monkeypatch: 
 
 # --- pre-flight ---------------------------------------------------------------------------------------------
 
-def run_preflight(tier: MicrosoftTier, **options: object) -> dict[str, Finding]:
-    return by_prerequisite(preflight(lab_tenant(tier), PRINTER, smtp=smtp_endpoint(tier), **options))  # type: ignore[arg-type]
+def run_preflight(tier: MicrosoftTier, **options: Any) -> dict[str, Finding]:
+    return by_prerequisite(preflight_lab(MsftInfo.model_validate(tier.lab_info()), PRINTER, **options))
 
 
 def test_preflight_of_a_tenant_set_up_as_the_guide_says(tier: MicrosoftTier, pristine: Tenant) -> None:

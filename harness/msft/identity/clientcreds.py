@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message
+from starlette.types import Message, Receive
 
 from harness.msft import errors
 from harness.msft.errors import Aadsts, GrantError
@@ -57,7 +57,7 @@ UNKNOWN_RESOURCE = Aadsts(
     "tenant. You might have sent your authentication request to the wrong tenant.")
 
 
-def _replay(body: bytes) -> Any:
+def _replay(body: bytes) -> Receive:
     """An ASGI ``receive`` that hands ``body`` over once more, so a second reader sees the request unchanged."""
     sent = False
 

@@ -15,12 +15,12 @@ from harness.msft.real.errors import (
     TenantUnreachable,
 )
 from harness.msft.real.mailbox import AttachmentInfo, GraphError, GraphMailbox, MailMessage, MailNotReceived
-from harness.msft.real.preflight import Finding, preflight
+from harness.msft.real.preflight import Finding, preflight, preflight_lab
 from harness.msft.real.smtpcheck import SmtpAttempt, SmtpEndpoint, try_xoauth2
 
 __all__ = [
     "AttachmentInfo", "ConditionalAccessBlocked", "ConsentRequired", "DeviceCodeExpired", "DeviceFlow", "Finding",
     "GraphError", "GraphMailbox", "IdentityError", "InvalidClientSecret", "MailMessage", "MailNotReceived",
     "PublicClientFlowsDisabled", "RealTenant", "SignInDeclined", "SignInResult", "SignInTimedOut", "SmtpAttempt",
-    "SmtpEndpoint", "TenantUnreachable", "preflight", "try_xoauth2",
+    "SmtpEndpoint", "TenantUnreachable", "preflight", "preflight_lab", "try_xoauth2",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from harness.msft.real.deviceflow import DeviceFlow, RealTenant
 from harness.msft.real.errors import (
@@ -19,6 +20,9 @@ from harness.msft.real.errors import (
     PublicClientFlowsDisabled,
 )
 from harness.msft.real.smtpcheck import SmtpAttempt, SmtpEndpoint, try_xoauth2
+
+if TYPE_CHECKING:
+    from harness.lab.labfile import MsftInfo
 
 PUBLIC_CLIENT_FLOWS = "§3: the app registration allows public client flows (device code sign-in)"
 CONSENT = "§3 step 11: consent on behalf of the organisation"
@@ -76,6 +80,11 @@ def preflight(tenant: RealTenant, mailbox: str, *, smtp: SmtpEndpoint | None = N
     else:
         findings += smtp_findings(try_xoauth2(endpoint, upn, token), upn)
     return findings
+
+
+def preflight_lab(msft: MsftInfo, mailbox: str, **options: Any) -> list[Finding]:
+    """:func:`preflight` against a running lab's built-in tier, from its lab.json ``msft`` section."""
+    return preflight(RealTenant.from_lab(msft), mailbox, smtp=SmtpEndpoint.from_lab(msft), **options)
 
 
 def _public_client_flows(tenant: RealTenant, findings: list[Finding]) -> tuple[DeviceFlow | None, bool]:
