@@ -150,6 +150,13 @@ class DeviceEngine:
         log.info("%s: sign-in for %s saved (%s)", self.device.identity.name, slot, stored.account)
         return stored
 
+    def sign_out(self, slot: Slot) -> None:
+        """Sign Out: remove the saved sign-in of ``slot`` and stop any in progress; its expiry notice goes too."""
+        self._stop_poller(slot)
+        self.device.sign_out(slot)
+        self.device.clear_panel_message(expiry_message(slot))
+        log.info("%s: signed out of %s", self.device.identity.name, slot)
+
     def _stop_poller(self, slot: Slot) -> None:
         with self._pollers_lock:
             poller = self._pollers.pop(slot, None)

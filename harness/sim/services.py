@@ -41,6 +41,10 @@ class DeviceServices(Protocol):
         """The administrator clicked OK: save the completed sign-in of ``slot`` (None if none completed)."""
         ...
 
+    def sign_out(self, slot: Slot) -> None:
+        """The administrator clicked Sign Out: forget ``slot``'s saved sign-in and stop any in progress."""
+        ...
+
     def connection_test(self, slot: Slot) -> ConnectionTestResult:
         """Really connect to the configured SMTP server (STARTTLS, XOAUTH2) and say why it failed."""
         ...
