@@ -3,6 +3,7 @@
 Saving (OK) validates every field with the device's rules and changes nothing when one is refused. With
 OAuth2 the e-mail service decides the SMTP server, port and STARTTLS, and OK is also what saves a sign-in
 completed on the Sign In screen (``services.confirm_signin``): until then the device has nothing stored.
+Once a sign-in is saved, Sign Out (after a ``confirm()``) removes it again (``services.sign_out``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ CERTIFICATE_WARNING = ("The certificate is required to use a secure function of 
 VALIDATION_ADVICE = ("It is recommended to enable the Certificate Validation. It will be connected without "
                      "confirming the safety of the email server when the Certificate Validation is disabled.")
 SIGNIN_NOT_SAVED = "Click OK to save the sign-in on the printer."
+NOTHING_TO_SIGN_OUT = "No sign-in is saved on the printer."
 
 
 def _code(options: tuple[tuple[str, str], ...], text: str) -> str:
@@ -167,6 +169,29 @@ def not_saved_note(view: SignInView) -> str:
     return f'<div class="note" id="SIGNIN_NOT_SAVED"{style}>{esc(SIGNIN_NOT_SAVED)}</div>'
 
 
+def sign_out_question(service: str) -> str:
+    """What the browser asks before Sign Out."""
+    return f"Sign out of {service}? The printer cannot send email with OAuth2 until someone signs in again."
+
+
+def sign_out_button(view: SignInView) -> str:
+    """Sign Out beside Current Status, only while the device has a saved sign-in for the chosen service.
+
+    It submits ``#signout_form`` (a form of its own: forms cannot nest) once the browser's confirm() says yes.
+    """
+    if not view.saved:
+        return ""
+    ask = json.dumps(sign_out_question(view.service))
+    return " " + button("Sign Out", element_id="BTN_SIGNOUT", form="signout_form", onclick=f"return confirm({ask});")
+
+
+def sign_out_form(view: SignInView, session: Session) -> str:
+    """The form Sign Out submits (POST ``SIGNOUT`` with the setup token), beside the settings form."""
+    if not view.saved:
+        return ""
+    return form("SIGNOUT", hidden("INPUTT_SETUPTOKEN", session.setup_token), element_id="signout_form")
+
+
 def certificate_warning_html(show: bool) -> str:
     if not show:
         return ""
@@ -183,7 +208,8 @@ async def render_basic(wc: WebConfig, request: Request, slot: MailSlot, session:
     signin_url = page_path(slot.signin_page)
     signed_in = view.current_status == SIGNED_IN
     status_html = (f'<span id="CURRENT_STATUS">{esc(view.current_status)}</span> '
-                   + button("Sign In", element_id="BTN_SIGNIN", kind="button", onclick="OnSignIn(); return false;"))
+                   + button("Sign In", element_id="BTN_SIGNIN", kind="button", onclick="OnSignIn(); return false;")
+                   + sign_out_button(view))
     rows = fields(
         select_field("INPUTD_AUTHMETHOD", "Authentication Method", auth_options(wc), _code(AUTH_OPTIONS, s.auth_method),
                      onchange="OnAuthMethod();"),
@@ -210,6 +236,7 @@ async def render_basic(wc: WebConfig, request: Request, slot: MailSlot, session:
         certificate_warning_html(show_warning) + warning(messages) + error_html
         + form("SET", hidden("INPUTT_SETUPTOKEN", session.setup_token) + rows
                + buttons(button("OK", element_id="BTN_OK")), element_id="setting_form")
+        + sign_out_form(view, session)
         + script(
             f"var SERVERS={json.dumps(service_servers())};"
             "function OnService(){var v=SERVERS[document.getElementById('INPUTD_EMAILSERVICE').value];"
@@ -264,8 +291,23 @@ def basic_routes(wc: WebConfig, slot: MailSlot) -> list[Route]:
             await run_in_threadpool(wc.services.confirm_signin, slot.slot)
         return await render_basic(wc, request, slot, session, draft_settings(wc, slot), [SETUP_COMPLETE])
 
+    async def sign_out(request: Request) -> Response:
+        if not slot_available(wc, slot):
+            return wc.not_found(request)
+        session = wc.session(request)
+        if session is None:
+            return wc.login_page(request, slot.basic_title, next_page=page_path(slot.basic_page))
+        data = await request.form()
+        if not wc.sessions.accept_token(session, form_text(data, "INPUTT_SETUPTOKEN")):
+            return await render_basic(wc, request, slot, session, draft_settings(wc, slot), [STALE_TOKEN])
+        if wc.device.signin(slot.slot) is None:
+            return await render_basic(wc, request, slot, session, draft_settings(wc, slot), [NOTHING_TO_SIGN_OUT])
+        await run_in_threadpool(wc.services.sign_out, slot.slot)
+        return await render_basic(wc, request, slot, session, draft_settings(wc, slot), [SETUP_COMPLETE])
+
     return [Route(page_path(slot.basic_page), top, methods=["GET"]),
-            Route(page_path(slot.basic_page, "SET"), set_, methods=["POST"])]
+            Route(page_path(slot.basic_page, "SET"), set_, methods=["POST"]),
+            Route(page_path(slot.basic_page, "SIGNOUT"), sign_out, methods=["POST"])]
 
 
 def connection_test_routes(wc: WebConfig, slot: MailSlot) -> list[Route]:
