@@ -1,6 +1,17 @@
 """The epson-hil pytest plugin (entry point ``pytest11``): the hooks and fixtures of ``harness.plugin``."""
 
-from harness.plugin.fixtures import device, inventory_path, lab, msft, run_id, snmp
+from harness.plugin.fixtures import (
+    device,
+    inventory_path,
+    lab,
+    lab_browser,
+    microsoft_pages,
+    msft,
+    panel,
+    run_id,
+    snmp,
+    webconfig,
+)
 from harness.plugin.hooks import (
     pytest_addoption,
     pytest_collection_modifyitems,
@@ -11,7 +22,20 @@ from harness.plugin.hooks import (
 )
 
 __all__ = [
-    "device", "inventory_path", "lab", "msft", "pytest_addoption", "pytest_collection_modifyitems",
-    "pytest_configure", "pytest_generate_tests", "pytest_runtest_makereport", "pytest_runtest_protocol", "run_id",
+    "device",
+    "inventory_path",
+    "lab",
+    "lab_browser",
+    "microsoft_pages",
+    "msft",
+    "panel",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
+    "run_id",
     "snmp",
+    "webconfig",
 ]

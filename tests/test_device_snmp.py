@@ -4,10 +4,12 @@ and the ways an agent can fail to answer."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 
@@ -127,6 +129,15 @@ def test_probe_reads_each_models_identity_and_idle_status(agents: dict[str, Agen
         assert found.status.printer_status is None and found.supplies == () and found.st2.inks == ()
 
 
+T = TypeVar("T")
+
+
+def run_in_fresh_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: a session Playwright may already own this thread's loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_the_async_probe_runs_in_the_callers_loop_and_the_sync_one_inside_a_running_loop(
         agents: dict[str, Agent]) -> None:
     port = agents["DS-790WN"].port
@@ -136,7 +147,7 @@ def test_the_async_probe_runs_in_the_callers_loop_and_the_sync_one_inside_a_runn
         nested = probe_sync("127.0.0.1", port)  # its own loop in a worker thread: this loop is busy
         return direct.identity.serial, nested.identity.serial
 
-    assert asyncio.run(both()) == (agents["DS-790WN"].facts.identity.serial,) * 2
+    assert run_in_fresh_loop(both()) == (agents["DS-790WN"].facts.identity.serial,) * 2
 
 
 def test_probe_to_dict_is_plain_json_data(agents: dict[str, Agent]) -> None:
@@ -245,7 +256,7 @@ def test_a_v1_walk_to_the_end_of_the_mib_stops_at_no_such_name(agents: dict[str,
             return await session.walk(serial_column)
 
     serial = agents["WF-C5790"].facts.identity.serial.encode()
-    assert asyncio.run(walk("1")) == asyncio.run(walk("2c")) == [(oids.EPSON_SERIAL, serial)]
+    assert run_in_fresh_loop(walk("1")) == run_in_fresh_loop(walk("2c")) == [(oids.EPSON_SERIAL, serial)]
 
 
 def test_a_session_outside_async_with_and_bad_settings_are_refused() -> None:

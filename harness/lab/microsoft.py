@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from harness.browser import tier_resolution
@@ -35,6 +36,8 @@ class MessageNotDelivered(DeviceError):
 
 class MicrosoftSide(Protocol):
     kind: str
+    #: The devices' app registration (what consent is granted to).
+    client_id: str
     admin: Account
     mailbox: Account
     users: tuple[Account, ...]
@@ -45,6 +48,8 @@ class MicrosoftSide(Protocol):
     def clear(self, address: str) -> None: ...
 
     def browser_resolution(self) -> tuple[dict[str, int] | None, list[str]]: ...
+
+    def ca_certificate(self) -> bytes | None: ...
 
 
 def wait_for_message(side: MicrosoftSide, address: str, predicate: Callable[[Message], bool], *,
@@ -67,6 +72,7 @@ class BuiltinSide:
 
     def __init__(self, info: MsftInfo) -> None:
         self.info = info
+        self.client_id = info.client_id
         self.control: TierControl | None = info.control_client()
         admin, mailbox = info.admin(), info.mailbox_user()
         self.admin = Account(admin.upn, admin.password, tuple(admin.roles))
@@ -85,6 +91,10 @@ class BuiltinSide:
     def browser_resolution(self) -> tuple[dict[str, int] | None, list[str]]:
         """Microsoft's web names mapped to the tier, and the tier certificate's pin."""
         return tier_resolution(self.info.identity.port), [self.info.identity.spki_sha256]
+
+    def ca_certificate(self) -> bytes | None:
+        """The CA a device must trust to reach this tier (the lab CA; a real lab's DNS would point here)."""
+        return Path(self.info.ca_bundle).read_bytes()
 
     def close(self) -> None:
         if self.control is not None:

@@ -8,9 +8,14 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
+from harness.browser import launch_browser
 from harness.device.errors import InfraError
+from harness.device.panel import OperatorPanel, Panel, RemotePanel
+from harness.device.signin import MsftPageFactory, second_context
 from harness.device.snmp import SnmpProbe, probe_sync
+from harness.device.webconfig import WebConfig
 from harness.lab.microsoft import BuiltinSide, MicrosoftSide
 from harness.lab.session import DeviceUnderTest, LabSession
 from harness.lab.yamlfile import InventoryError
@@ -79,3 +84,47 @@ def device(request: pytest.FixtureRequest, lab: LabSession, device_name: str) ->
 def snmp(device: DeviceUnderTest) -> partial[SnmpProbe]:
     """Read the device over SNMP: ``snmp()`` returns a fresh :class:`SnmpProbe`."""
     return partial(probe_sync, device.snmp_host, device.snmp_port, device.snmp_credentials, timeout=2.0, retries=2)
+
+
+@pytest.fixture(scope="session")
+def lab_browser(msft: MicrosoftSide) -> Iterator[Browser]:
+    """Chromium for Web Config and Microsoft's pages; with the built-in tier, Microsoft's names resolve to it."""
+    resolve, spki = msft.browser_resolution()
+    with sync_playwright() as driver:
+        browser = launch_browser(driver, resolve=resolve, spki=spki)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def webconfig(device: DeviceUnderTest, lab_browser: Browser) -> Iterator[WebConfig]:
+    """The device's Web Config in a fresh browser context, logged in as administrator."""
+    context = lab_browser.new_context()
+    try:
+        page = context.new_page()
+        wc = WebConfig.detected(page, device.webconfig_url, device.locator_profile)
+        wc.session.log_in(device.admin_password)
+        yield wc
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def microsoft_pages(lab_browser: Browser) -> MsftPageFactory:
+    """Fresh pages (each in its own context) for Microsoft's sign-in, apart from the device's cookies."""
+    return lambda: second_context(lab_browser)
+
+
+@pytest.fixture
+def panel(device: DeviceUnderTest, lab: LabSession) -> Iterator[Panel]:
+    """The device's control panel: the virtual device's remote panel, or an operator at a real one."""
+    if lab.lab is not None and device.kind == "virtual":
+        remote = RemotePanel.from_lab(lab.lab, device.name)
+        try:
+            yield remote
+        finally:
+            remote.close()
+    else:
+        yield OperatorPanel()
