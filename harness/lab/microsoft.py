@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.browser import tier_resolution
-from harness.device.errors import DeviceError
+from harness.device.errors import DeviceError, InfraError
+from harness.lab.inventory import RealMicrosoft, TenantAccount
 from harness.lab.labfile import MsftInfo
 from harness.msft.control_client import TierControl
+from harness.msft.real.mailbox import GraphMailbox, MailMessage
 
 Message = dict[str, Any]
 
@@ -50,6 +52,8 @@ class MicrosoftSide(Protocol):
     def browser_resolution(self) -> tuple[dict[str, int] | None, list[str]]: ...
 
     def ca_certificate(self) -> bytes | None: ...
+
+    def close(self) -> None: ...
 
 
 def wait_for_message(side: MicrosoftSide, address: str, predicate: Callable[[Message], bool], *,
@@ -99,3 +103,65 @@ class BuiltinSide:
     def close(self) -> None:
         if self.control is not None:
             self.control.close()
+
+
+def _message_dict(message: MailMessage) -> Message:
+    """A Graph message in the keys the built-in tier's mailbox API uses, so suites read both alike."""
+    return {
+        "id": message.id, "from": message.sender, "to": list(message.to), "subject": message.subject,
+        "body": message.body, "received_at": message.received_at.timestamp(),
+        "attachments": [{"filename": a.name, "content_type": a.content_type, "size": a.size}
+                        for a in message.attachments],
+    }
+
+
+class RealSide:
+    """A real Microsoft 365 tenant: accounts from the inventory (passwords from the environment), mail through
+    Microsoft Graph with the lab's reader app. Nothing here can change the tenant or the clock."""
+
+    kind = "tenant"
+    control: TierControl | None = None
+
+    def __init__(self, section: RealMicrosoft, where: str, *, graph_url: str | None = None,
+                 ca_bundle: Path | str | None = None) -> None:
+        self.section = section
+        self.client_id = section.client_id
+        self.authority = f"{section.authority.rstrip('/')}/{section.tenant_id}"
+
+        def account(entry: TenantAccount, key: str) -> Account:
+            return Account(entry.upn.lower(), entry.password.resolve(f"{where}: msft.{key}.password"))
+
+        self.admin = account(section.admin, "admin")
+        self.mailbox = account(section.mailbox, "mailbox")
+        self.users = tuple(account(u, f"users[{i}]") for i, u in enumerate(section.users))
+        self._reader: GraphMailbox | None = None
+        if section.graph is not None:
+            options: dict[str, Any] = {"ca_bundle": ca_bundle}
+            if graph_url:
+                options["graph_url"] = graph_url
+            self._reader = GraphMailbox(self.authority, section.graph.client_id, section.graph.client_secret,
+                                        **options)
+        self._since: dict[str, float] = {}
+
+    def _graph(self) -> GraphMailbox:
+        if self._reader is None:
+            raise InfraError("the inventory's msft section has no 'graph' reader app: mail cannot be checked")
+        return self._reader
+
+    def messages(self, address: str) -> list[Message]:
+        since = self._since.get(address.lower())
+        return [_message_dict(m) for m in self._graph().messages(address, since)]
+
+    def clear(self, address: str) -> None:
+        """Forget what is there now: a real mailbox is never emptied, later reads start from this moment."""
+        self._since[address.lower()] = time.time() - 1
+
+    def browser_resolution(self) -> tuple[dict[str, int] | None, list[str]]:
+        return None, []  # Microsoft's own pages, trusted through the public roots
+
+    def ca_certificate(self) -> bytes | None:
+        return None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.http.close()

@@ -9,6 +9,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+#: Keys whose values an error message must never echo.
+_SECRET_WORDS = ("password", "secret", "token", "key")
 
 
 class InventoryError(ValueError):
@@ -50,7 +52,8 @@ def validate(model: type[M], data: Any, path: Path, prefix: str = "", tags: froz
         lines = []
         for err in exc.errors():
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            secret = any(w in str(part).lower() for part in err["loc"] for w in _SECRET_WORDS)
+            shown = "" if isinstance(got, dict | list) or secret else f" (got {got!r})"
             message = err["msg"].removeprefix("Value error, ")
             lines.append(f"{path}: {key_path(err['loc'], prefix, tags)}: {message}{shown}")
         raise InventoryError("\n".join(lines)) from None

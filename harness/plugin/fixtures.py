@@ -11,12 +11,12 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from harness.browser import launch_browser
-from harness.device.errors import InfraError
 from harness.device.panel import OperatorPanel, Panel, RemotePanel
 from harness.device.signin import MsftPageFactory, second_context
 from harness.device.snmp import SnmpProbe, probe_sync
 from harness.device.webconfig import WebConfig
-from harness.lab.microsoft import BuiltinSide, MicrosoftSide
+from harness.lab.inventory import RealMicrosoft
+from harness.lab.microsoft import BuiltinSide, MicrosoftSide, RealSide
 from harness.lab.session import DeviceUnderTest, LabSession
 from harness.lab.yamlfile import InventoryError
 from harness.plugin import options
@@ -57,12 +57,16 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def msft(lab: LabSession) -> Iterator[MicrosoftSide]:
     """The Microsoft side: the built-in tier of a virtual lab, or the inventory's real tenant."""
-    if lab.lab is None:
-        raise InfraError("this inventory names a real tenant; the real-tenant side is not wired into the plugin "
-                         "yet (harness.msft.real)")
-    side = BuiltinSide(lab.lab.msft)
-    yield side
-    side.close()
+    side: BuiltinSide | RealSide
+    if lab.lab is not None:
+        side = BuiltinSide(lab.lab.msft)
+    else:
+        assert isinstance(lab.inventory.msft, RealMicrosoft)
+        side = RealSide(lab.inventory.msft, str(lab.inventory_path))
+    try:
+        yield side
+    finally:
+        side.close()
 
 
 @pytest.fixture
