@@ -1,8 +1,10 @@
-"""Network > Email Server: Basic (every field, OK), the Sign In screen (code and URL, Current Status), Connection Test.
+"""Network > Email Server: Basic (every field, OK, Sign Out), the Sign In screen (code and URL, Current Status),
+Connection Test.
 
 Choosing OAuth2 or an e-mail service runs the page's own scripts (they fill in and lock the server, port and
 secure connection), as a person's clicks would. With OAuth2, OK is what saves a completed sign-in on the
-device (the guide's §3 step 12). The verification code is read for the sign-in and never logged.
+device (the guide's §3 step 12), and Sign Out removes a saved one. The verification code is read for the
+sign-in and never logged.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class EmailServerSettingsView:
     signin_not_saved: bool
     #: The sign-in error the page shows, if any.
     signin_error: str | None
+    #: The Sign Out button is shown (the device has a saved sign-in for the chosen service).
+    sign_out_shown: bool
     #: The result box's lines (``Setup complete.`` or the reasons values were refused).
     messages: tuple[str, ...] = ()
 
@@ -115,7 +119,8 @@ class EmailServerPage(WebConfigPage):
             cert_validation=_enabled(self.checked("cert_validation")), pop3_server=self.value("pop3_server"),
             pop3_port=_port(self.value("pop3_port")), certificate_warning=self.shown("certificate_warning"),
             signin_not_saved=self.shown("signin_not_saved"),
-            signin_error=" ".join(self.lines("signin_error")) or None, messages=self.lines("result"),
+            signin_error=" ".join(self.lines("signin_error")) or None, sign_out_shown=self.shown("sign_out"),
+            messages=self.lines("result"),
         )
 
     def set_fields(self, *, auth_method: AuthMethod | None = None, email_service: EmailService | None = None,
@@ -156,6 +161,24 @@ class EmailServerPage(WebConfigPage):
 
     def current_status(self) -> str | None:
         return self.text("current_status") if self.shown("current_status") else None
+
+    def sign_out(self, *, reload: bool = True) -> tuple[str, ...]:
+        """Click Sign Out (agreeing to the device's confirmation) and wait for Current Status to say Signed out.
+
+        ``reload`` False uses the page as it stands. Raises LookupError when the page shows no Sign Out (nothing
+        saved for the chosen service), and the typed refusal quoting the device when it refuses.
+        """
+        if reload:
+            self.open()
+        self.wait_shown(self.loc("auth_method"), "Authentication Method")
+        if not self.shown("sign_out"):
+            raise LookupError(f"{self.title}: no Sign Out button is shown (no sign-in is saved for the chosen "
+                              f"service; Current Status: {self.current_status() or 'not shown'})")
+        messages = self.submit("sign_out")
+        signed_out = self.profile.messages.signed_out
+        status = self.loc("current_status").filter(has_text=_exactly(signed_out))
+        self.wait_shown(status, f"Current Status {signed_out!r} after Sign Out")
+        return messages
 
     def start_sign_in(self, service: EmailService | None = None) -> SignInScreen:
         """Choose OAuth2 (and ``service``) on the open page, click Sign In; the Sign In screen is returned."""
@@ -227,7 +250,7 @@ class SignInScreen(WebConfigPage):
         A failed sign-in (the page shows its error) raises :class:`WebConfigRefused` quoting it.
         """
         signed_in = self.profile.messages.signed_in
-        status = self.loc("current_status").filter(has_text=re.compile(rf"^\s*{re.escape(signed_in)}\s*$"))
+        status = self.loc("current_status").filter(has_text=_exactly(signed_in))
         self.wait_shown(status.or_(self.loc("signin_error")), f"Current Status {signed_in!r}", timeout_ms)
         if self.shown("signin_error"):
             raise WebConfigRefused(self.lines("signin_error"), page=self.title)
@@ -265,6 +288,11 @@ class ConnectionTestPage(WebConfigPage):
 
 EmailServerPage.signin_screen = SignInScreen
 EmailServerPage.connection_test = ConnectionTestPage
+
+
+def _exactly(text: str) -> re.Pattern[str]:
+    """Matches an element whose whole text is ``text`` (Current Status, not a sentence containing it)."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
 
 
 def _port(text: str) -> int | None:

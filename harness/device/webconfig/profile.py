@@ -39,7 +39,7 @@ REQUIRED_LOCATORS: dict[str, tuple[str, ...]] = {
     "job_history": ("jobs", "history_type", "export_csv", "result"),
     "email_basic": ("auth_method", "email_service", "current_status", "signed_in_account", "account", "password",
                     "sender", "smtp_server", "smtp_port", "secure", "cert_validation", "pop3_server", "pop3_port",
-                    "sign_in", "ok", "result", "signin_not_saved", "signin_error", "certificate_warning"),
+                    "sign_in", "sign_out", "ok", "result", "signin_not_saved", "signin_error", "certificate_warning"),
     "email_signin": ("current_status", "signed_in_account", "start", "user_code", "verification_uri", "message",
                      "signin_error", "result", "back"),
     "email_test": ("start", "result"),
