@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: run test setup debs venv lint clean
 
 run: setup
-	$(BIN)/epson-hil doctor --out reports
+	$(BIN)/epson-hil run
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
