@@ -349,9 +349,12 @@ def test_failed_job_puts_the_device_in_warning_with_an_alert(device: VirtualDevi
     snapshot = status.snapshot()
     assert snapshot.state is DeviceState.WARNING
     assert snapshot.alerts[-1].description == "Error code 370: You need to sign in to the cloud service again."
+    status.raise_alert("Paper jam in tray 1")  # not the mail engine's: a later send must leave it
     device.save_signin("email", seeded_signin(tier))
     assert engine.scan_to_email(ALICE).error_code is None
-    assert status.snapshot().state is DeviceState.IDLE
+    after = status.snapshot()
+    assert after.state is DeviceState.IDLE
+    assert [a.description for a in after.alerts] == ["Paper jam in tray 1"], "the mail alert is cleared"
 
 
 def test_smtp_auth_disabled_for_the_tenant_is_312_with_exchanges_reply(engine: DeviceEngine,

@@ -77,6 +77,10 @@ def expiry_message(slot: Slot) -> str:
             "Web Config: Network > Email Server > Basic.")
 
 
+#: How a failed mail job's alert begins (the job history's wording), so a later success can clear it.
+MAIL_ALERT_PREFIX = "Error code "
+
+
 class DeviceEngine:
     """Implements :class:`harness.sim.services.DeviceServices` for one :class:`VirtualDevice`."""
 
@@ -312,12 +316,14 @@ class DeviceEngine:
     def _after_success(self, slot: Slot) -> None:
         self.device.clear_panel_message(NOT_SIGNED_IN_MESSAGE)
         self.device.clear_panel_message(expiry_message(slot))
+        # A warning alert describes a standing condition (RFC 3805): once mail goes out again it is gone.
+        self.status.clear_alerts(prefix=MAIL_ALERT_PREFIX)
 
     def _after_failure(self, failure: MailFailure, *, post_alert: bool = True) -> None:
         if failure.code in (SIGN_IN_AGAIN, SIGNIN_EXPIRED):
             self.device.post_panel_message(NOT_SIGNED_IN_MESSAGE)
         if post_alert:
-            self.status.raise_alert(f"Error code {failure.code}: {status_text(failure.code)}")
+            self.status.raise_alert(f"{MAIL_ALERT_PREFIX}{failure.code}: {status_text(failure.code)}")
             self.status.set_state(DeviceState.WARNING)
 
     def _set_busy(self, busy: bool) -> None:

@@ -185,11 +185,14 @@ class DeviceStatus:
             self._bump(alerts=(*self._snap.alerts, alert)[-self.MAX_ALERTS:])
             return alert
 
-    def clear_alerts(self, code: AlertCode | None = None) -> None:
-        """Remove every alert, or only those with ``code``."""
+    def clear_alerts(self, code: AlertCode | None = None, *, prefix: str | None = None) -> None:
+        """Remove every alert, or only those with ``code`` and/or whose description starts with ``prefix``."""
         with self._lock:
-            kept = () if code is None else tuple(a for a in self._snap.alerts if a.code != code)
-            self._bump(alerts=kept)
+            kept = tuple(a for a in self._snap.alerts
+                         if not ((code is None or a.code == code)
+                                 and (prefix is None or a.description.startswith(prefix))))
+            if kept != self._snap.alerts:
+                self._bump(alerts=kept)
 
     def power_cycle(self) -> None:
         """Switch off and on: uptime restarts, alerts and transient errors go, supplies stay."""
