@@ -31,4 +31,6 @@ def test_suite_module_imports_nothing_of_the_simulator(path: Path) -> None:
 
 def test_suites_exist_for_every_section_of_the_guide() -> None:
     modules = {p.stem for p in SUITES.glob("test_*.py")}
-    assert {"test_s3_setup"} <= modules
+    assert {"test_s2_prerequisites", "test_s3_setup", "test_s4_status", "test_s5_fax_server", "test_s6_serverless",
+            "test_s7_certificates", "test_s7_conditional_access", "test_s7_error_codes", "test_s7_expiry",
+            "test_sending"} <= modules
