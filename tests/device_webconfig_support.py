@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright
 
 from harness.browser import launch_browser, tier_resolution
 from harness.device.webconfig import Downloaded, WebConfig
 from harness.lab.labfile import DeviceInfo, LabInfo
+from harness.lab.virtual import VirtualLab
 from harness.msft.control_client import TierControl
 
 TIMEOUT_MS = 20_000
@@ -46,3 +49,30 @@ def panel(control: TierControl, device: str, action: str, **args: str) -> dict[s
 
 def power_cycle(control: TierControl, device: str) -> None:
     control.request("POST", f"/devices/{device}/power-cycle")
+
+
+@pytest.fixture(scope="module")
+def lab(inventory_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualLab]:
+    with VirtualLab(inventory_path, tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def info(lab: VirtualLab) -> LabInfo:
+    assert lab.info is not None
+    return lab.info
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, info: LabInfo) -> Iterator[Browser]:
+    running = lab_browser(playwright, info)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context()
+    ctx.set_default_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()

@@ -13,47 +13,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from device_webconfig_support import TIMEOUT_MS, admin_webconfig, lab_browser, restored
-from playwright.sync_api import Browser, BrowserContext, Playwright
+from device_webconfig_support import (  # noqa: F401 - module-scoped lab fixtures
+    admin_webconfig,
+    browser,
+    context,
+    info,
+    lab,
+    restored,
+)
+from playwright.sync_api import Browser, BrowserContext
 
 from harness.device.errors import InfraError
 from harness.device.signin import MicrosoftSignInRefused, complete_device_login, second_context, sign_in_device
 from harness.device.webconfig import WebConfig, WebConfigRefused
 from harness.lab.labfile import LabInfo, LabUser
-from harness.lab.virtual import VirtualLab
 from harness.sim.models import list_models
 
 pytestmark = pytest.mark.browser
 
 #: The default inventory's devices, one per catalogue model.
 DEVICES = ("mfp-c5790", "a3-am-c4000", "ent-c21000", "scan-ds790")
-
-
-@pytest.fixture(scope="module")
-def lab(inventory_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualLab]:
-    with VirtualLab(inventory_path, tmp_path_factory.mktemp("lab")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def info(lab: VirtualLab) -> LabInfo:
-    assert lab.info is not None
-    return lab.info
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, info: LabInfo) -> Iterator[Browser]:
-    running = lab_browser(playwright, info)
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context()
-    ctx.set_default_timeout(TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 def trusted_webconfig(context: BrowserContext, info: LabInfo, name: str) -> WebConfig:

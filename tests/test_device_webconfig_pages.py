@@ -14,8 +14,18 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from device_webconfig_support import TIMEOUT_MS, admin_webconfig, lab_browser, panel, power_cycle, restored
-from playwright.sync_api import Browser, BrowserContext, Playwright
+from device_webconfig_support import (  # noqa: F401 - module-scoped lab fixtures
+    TIMEOUT_MS,
+    admin_webconfig,
+    browser,
+    context,
+    info,
+    lab,
+    panel,
+    power_cycle,
+    restored,
+)
+from playwright.sync_api import BrowserContext
 
 from harness.device.errors import DeviceError, InfraError
 from harness.device.webconfig import (
@@ -30,7 +40,6 @@ from harness.device.webconfig import (
 )
 from harness.device.webconfig.profile import PROFILE_DIR
 from harness.lab.labfile import DeviceInfo, LabInfo
-from harness.lab.virtual import VirtualLab
 from harness.msft.control_client import TierControl
 
 pytestmark = pytest.mark.browser
@@ -40,33 +49,6 @@ SENDER_MESSAGE = ("Enter the Sender's Email Address using up to 255 characters. 
                   "used: : ( ) < > [ ] ; ¥ and the address cannot start with \".\".")
 EXTENDED_REFUSAL = ("OAuth2 cannot be used while the extended network is selected. Select Standard Network on "
                     "Network > Network Interface first.")
-
-
-@pytest.fixture(scope="module")
-def lab(inventory_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualLab]:
-    with VirtualLab(inventory_path, tmp_path_factory.mktemp("lab")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def info(lab: VirtualLab) -> LabInfo:
-    assert lab.info is not None
-    return lab.info
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, info: LabInfo) -> Iterator[Browser]:
-    running = lab_browser(playwright, info)
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context()
-    ctx.set_default_timeout(TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 @pytest.fixture

@@ -8,48 +8,27 @@ Each test puts the device's settings back (Export before, Import after) and leav
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from device_webconfig_support import TIMEOUT_MS, admin_webconfig, lab_browser, restored
-from playwright.sync_api import Browser, BrowserContext, Playwright
+from device_webconfig_support import (  # noqa: F401 - module-scoped lab fixtures
+    TIMEOUT_MS,
+    admin_webconfig,
+    browser,
+    context,
+    info,
+    lab,
+    restored,
+)
+from playwright.sync_api import Browser, BrowserContext
 
 from harness.device.signin import second_context, sign_in_device
 from harness.device.webconfig import StaleSetupToken, WebConfig, WebConfigRefused
 from harness.lab.labfile import LabInfo
-from harness.lab.virtual import VirtualLab
 
 pytestmark = pytest.mark.browser
 
 SETUP_COMPLETE = ("Setup complete.",)
-
-
-@pytest.fixture(scope="module")
-def lab(inventory_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualLab]:
-    with VirtualLab(inventory_path, tmp_path_factory.mktemp("lab")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def info(lab: VirtualLab) -> LabInfo:
-    assert lab.info is not None
-    return lab.info
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, info: LabInfo) -> Iterator[Browser]:
-    running = lab_browser(playwright, info)
-    yield running
-    running.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context()
-    ctx.set_default_timeout(TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 def test_sign_out_after_a_sign_in_and_its_refusals(info: LabInfo, browser: Browser, context: BrowserContext) -> None:
