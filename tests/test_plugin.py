@@ -150,3 +150,19 @@ def test_two_sessions_never_lease_the_same_device(inventory_path: Path, tmp_path
         finally:
             first.close()
             second.close()
+
+
+def test_the_mailbox_fixture_reads_what_a_device_sends(pytester: pytest.Pytester, inventory_path: Path) -> None:
+    result, _ = run(pytester, inventory_path, """
+        import pytest
+
+        @pytest.mark.requires("remote_panel", "scan_to_email")
+        def test_scan(device, panel, mailbox, msft):
+            address = msft.users[0].upn
+            mailbox.clear(address)
+            assert mailbox.messages(address) == []
+            outcome = panel.scan_to_email(address)
+            assert not outcome.sent and outcome.error_code is not None  # no sign-in set up: Exchange refuses
+            assert mailbox.messages(address) == []
+        """, "--device", "scan-ds790")
+    result.assert_outcomes(passed=1)

@@ -69,6 +69,23 @@ def wait_for_message(side: MicrosoftSide, address: str, predicate: Callable[[Mes
         time.sleep(poll)
 
 
+class Mailbox:
+    """The mailboxes of the Microsoft side, as a test reads them."""
+
+    def __init__(self, side: MicrosoftSide) -> None:
+        self.side = side
+
+    def messages(self, address: str) -> list[Message]:
+        return self.side.messages(address)
+
+    def clear(self, address: str) -> None:
+        self.side.clear(address)
+
+    def wait_for(self, address: str, predicate: Callable[[Message], bool] = lambda _: True, *,
+                 timeout: float = 30.0) -> Message:
+        return wait_for_message(self.side, address, predicate, timeout=timeout)
+
+
 class BuiltinSide:
     """The built-in tier of a virtual lab, reached through its control API."""
 

@@ -16,7 +16,7 @@ from harness.device.signin import MsftPageFactory, second_context
 from harness.device.snmp import SnmpProbe, probe_sync
 from harness.device.webconfig import WebConfig
 from harness.lab.inventory import RealMicrosoft
-from harness.lab.microsoft import BuiltinSide, MicrosoftSide, RealSide
+from harness.lab.microsoft import BuiltinSide, Mailbox, MicrosoftSide, RealSide
 from harness.lab.session import DeviceUnderTest, LabSession
 from harness.lab.yamlfile import InventoryError
 from harness.plugin import options
@@ -67,6 +67,12 @@ def msft(lab: LabSession) -> Iterator[MicrosoftSide]:
         yield side
     finally:
         side.close()
+
+
+@pytest.fixture
+def mailbox(msft: MicrosoftSide) -> Mailbox:
+    """Read the lab's mailboxes (the tier's, or the real tenant's through Graph): messages, clear, wait_for."""
+    return Mailbox(msft)
 
 
 @pytest.fixture
