@@ -47,7 +47,8 @@ def test_s3_sign_in_is_not_saved_until_ok(signed_in: WebConfig, msft: MicrosoftS
     assert pending.email_service == OUTLOOK and pending.current_status == "Signed in"
     assert pending.signin_not_saved, "the page must say OK is still needed"
     saved = signed_in.network.read().email
-    assert saved is not None and saved.email_service == EXCHANGE, "nothing new is saved before OK"
+    assert saved is not None and saved.email_service == EXCHANGE and saved.signed_in, \
+        f"before OK the device keeps its earlier sign-in, nothing new is saved (it shows {saved})"
     signed_in.email_server.open().ok()
     saved = signed_in.network.read().email
     assert saved is not None and saved.email_service == OUTLOOK and saved.signed_in

@@ -118,6 +118,9 @@ def test_classification_of_common_exceptions() -> None:
     assert classify(requests.ConnectionError()) is FailureClass.LAB_INFRASTRUCTURE
     assert classify(requests.HTTPError()) is FailureClass.DEVICE_DEFECT
     assert classify(AssertionError()) is FailureClass.DEVICE_DEFECT
+    with pytest.raises(pytest.fail.Exception) as did_not_raise, pytest.raises(ValueError):
+        pass
+    assert classify(did_not_raise.value) is FailureClass.DEVICE_DEFECT
     assert classify(TypeError()) is FailureClass.HARNESS_ERROR
 
 

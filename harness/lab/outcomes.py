@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import pytest
 import requests
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -24,8 +25,8 @@ def classify(exc: BaseException) -> FailureClass:
     """The failure class of an exception raised by a test or a fixture."""
     if isinstance(exc, InfraError):
         return FailureClass.LAB_INFRASTRUCTURE
-    if isinstance(exc, AssertionError | DeviceError):
-        return FailureClass.DEVICE_DEFECT
+    if isinstance(exc, AssertionError | DeviceError | pytest.fail.Exception):
+        return FailureClass.DEVICE_DEFECT  # pytest.raises' "DID NOT RAISE" is a failed expectation too
     if isinstance(exc, requests.RequestException):
         if isinstance(exc, requests.ConnectionError | requests.Timeout):
             return FailureClass.LAB_INFRASTRUCTURE
