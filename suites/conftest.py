@@ -40,8 +40,9 @@ def restore_email_settings(webconfig: WebConfig) -> Iterator[EmailServerSettings
     before = webconfig.email_server.read()
     yield before
     after = webconfig.email_server.read()
-    fields = {"auth_method": before.auth_method, "sender": before.sender, "secure": before.secure,
-              "cert_validation": before.cert_validation}
+    fields = {"auth_method": before.auth_method, "account": before.account, "sender": before.sender,
+              "secure": before.secure, "cert_validation": before.cert_validation,
+              "pop3_server": before.pop3_server, "pop3_port": before.pop3_port}
     if before.auth_method != "OAuth2":
         fields |= {"smtp_server": before.smtp_server, "smtp_port": before.smtp_port}
     else:
