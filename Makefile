@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: command -> package
 DEB_TOOLS := chromium:chromium msmtp:msmtp snmpwalk:snmp pdftotext:poppler-utils
+# Debian packages found by a file they install: file -> package (the PDF report's fonts)
+DEB_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+             /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic
 PYTEST_ARGS ?=
 
 .PHONY: run test setup debs venv lint clean
@@ -23,6 +26,10 @@ debs:
 	for pair in $(DEB_TOOLS); do \
 	  tool=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	for pair in $(DEB_FILES); do \
+	  file=$${pair%%:*}; pkg=$${pair##*:}; \
+	  test -e $$file || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
