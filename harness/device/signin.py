@@ -25,6 +25,7 @@ from harness.device.statussheet import EmailServerStatus
 from harness.device.webconfig.email_server import EmailServerPage, EmailServerSettingsView, EmailService, SignInCode
 from harness.device.webconfig.network import NetworkStatusPage
 from harness.msft.signin_page import DeviceLoginOutcome, MicrosoftDeviceLogin
+from harness.reporting.redaction import register_secret
 
 __all__ = [
     "Account", "MicrosoftSignInRefused", "MsftPageFactory", "SignInNotPersisted", "SignInResult",
@@ -89,6 +90,7 @@ def second_context(browser: Browser, **options: Any) -> Iterator[Page]:
 def complete_device_login(msft_page_factory: MsftPageFactory, code: SignInCode, account: Account, *,
                           consent_for_organization: bool = True, accept: bool = True) -> DeviceLoginOutcome:
     """Enter ``code`` at its URL and sign in as ``account`` on a fresh Microsoft-side page."""
+    register_secret(code.user_code, account.password)  # also when the tier runs in another process
     with msft_page_factory() as page:
         return MicrosoftDeviceLogin(page).complete(code.verification_uri, code.user_code, account.upn,
                                                    account.password, consent_for_organization=consent_for_organization,

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.lab.yamlfile import InventoryError, load_yaml, validate
+from harness.reporting.redaction import register_secret
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -32,6 +33,7 @@ class SecretRef(_Model):
         if value is None:
             raise InventoryError(f"{where + ': ' if where else ''}environment variable {self.env} is not set "
                                  "(the inventory names it as the secret's source)")
+        register_secret(value)
         return value
 
 

@@ -17,6 +17,7 @@ from harness.device.snmp import Community, Credentials, UsmUser, probe_sync
 from harness.lab.inventory import BuiltinMicrosoft, Inventory, RealDeviceEntry, load_inventory
 from harness.lab.labfile import DeviceInfo, LabInfo, LabNotRunning, load_lab
 from harness.lab.leases import Holder, Lease, SqliteLeaseStore
+from harness.reporting.redaction import register_secret
 
 #: What a virtual lab offers beyond the devices' own capabilities (``requires`` can ask for these).
 VIRTUAL_LAB_FEATURES = frozenset({"virtual_clock", "tenant_control", "remote_panel"})
@@ -110,6 +111,8 @@ class LabSession:
         profiles = {d.name: d.locator_profile for d in self.inventory.devices}
         if self.builtin:
             self.lab = self._attach_or_start()
+            register_secret(self.lab.msft.control.token, *(u.password for u in self.lab.msft.users),
+                            *(d.admin_password for d in self.lab.devices))
             self.devices = {d.name: DeviceUnderTest.from_lab(d, profiles.get(d.name)) for d in self.lab.devices}
         else:
             self.devices = {d.name: DeviceUnderTest.from_inventory(d, f"{self.inventory_path}: devices[{i}]")

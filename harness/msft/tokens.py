@@ -24,6 +24,7 @@ from harness.clock import Clock, iso
 from harness.msft import errors
 from harness.msft.errors import GrantError
 from harness.msft.tenant import SMTP_SEND, AppRegistration, SessionRevocations, Tenant, User
+from harness.reporting.redaction import register_secret
 
 EXCHANGE_AUDIENCE = "https://outlook.office.com"
 SMTP_SCOPE_SHORT = "SMTP.Send"
@@ -98,7 +99,9 @@ class TokenService:
         return {"keys": [jwk]}
 
     def _sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
+        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
+        register_secret(token)  # the tier runs in the test process: its tokens are this run's secrets
+        return token
 
     def sign(self, claims: dict[str, Any]) -> str:
         """Sign ``claims`` as a token of this tier (for token kinds issued outside this module, e.g. app-only)."""
@@ -155,6 +158,7 @@ class TokenService:
 
     def _new_refresh(self, grant: RefreshGrant) -> str:
         token = "1.A" + b64url(secrets.token_bytes(96))
+        register_secret(token)
         with self._lock:
             self._refresh[self._digest(token)] = grant
         return token

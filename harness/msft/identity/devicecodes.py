@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from harness.msft.errors import Aadsts
+from harness.reporting.redaction import register_secret
 
 USER_CODE_ALPHABET = string.ascii_uppercase + string.digits
 USER_CODE_LENGTH = 9
@@ -83,6 +84,7 @@ class DeviceCodeStore:
             while len(self._by_device) > MAX_PENDING:
                 _, oldest = self._by_device.popitem(last=False)
                 self._by_user.pop(oldest.user_digest, None)
+        register_secret(device_code, user_code)
         return device_code, user_code, auth
 
     def by_device_code(self, device_code: str) -> DeviceAuthorization | None:

@@ -18,6 +18,7 @@ import requests
 from harness.msft.real.errors import IdentityError, SignInTimedOut, identity_error
 from harness.msft.real.http import check_authority, client_session, is_microsoft_authority, reaching
 from harness.msft.tenant import SMTP_SEND
+from harness.reporting.redaction import register_secret
 
 if TYPE_CHECKING:
     from harness.lab.labfile import MsftInfo
@@ -42,6 +43,7 @@ class SignInResult:
     @classmethod
     def from_answer(cls, answer: dict[str, Any]) -> SignInResult:
         claims = answer.get("id_token_claims") or {}
+        register_secret(answer.get("access_token"), answer.get("refresh_token"), answer.get("id_token"))
         return cls(upn=str(claims.get("preferred_username", "")).lower(), tenant_id=str(claims.get("tid", "")),
                    scopes=tuple(str(answer.get("scope", "")).split()), expires_in=int(answer.get("expires_in", 0)),
                    access_token=str(answer["access_token"]), refresh_token=answer.get("refresh_token"))
@@ -53,6 +55,7 @@ class DeviceFlow:
     def __init__(self, app: msal.PublicClientApplication, flow: dict[str, Any], authority: str) -> None:
         self._app, self._flow, self._authority = app, flow, authority
         self.user_code: str = flow["user_code"]
+        register_secret(self.user_code, flow.get("device_code"))
         self.verification_uri: str = flow["verification_uri"]
         self.message: str = flow.get("message", "")
         self.expires_in: int = int(flow.get("expires_in", 0))

@@ -20,6 +20,7 @@ import requests
 
 from harness.msft.real.errors import IdentityError, identity_error
 from harness.msft.real.http import check_authority, client_session, is_microsoft_authority, reaching
+from harness.reporting.redaction import register_secret
 
 if TYPE_CHECKING:
     from harness.lab.inventory import SecretRef
@@ -124,6 +125,7 @@ class GraphMailbox:
         if "access_token" not in answer:
             self._app = None  # msal caches refusals; the next attempt starts afresh
             raise identity_error(answer)
+        register_secret(answer["access_token"])
         return str(answer["access_token"])
 
     # --- Graph requests -----------------------------------------------------------------------------------
