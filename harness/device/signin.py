@@ -25,6 +25,7 @@ from harness.device.statussheet import EmailServerStatus
 from harness.device.webconfig.email_server import EmailServerPage, EmailServerSettingsView, EmailService, SignInCode
 from harness.device.webconfig.network import NetworkStatusPage
 from harness.msft.signin_page import DeviceLoginOutcome, MicrosoftDeviceLogin
+from harness.reporting import evidence
 from harness.reporting.redaction import register_secret
 
 __all__ = [
@@ -119,6 +120,7 @@ def sign_in_device(webconfig_page: EmailServerPage, msft_page_factory: MsftPageF
         basic.set_fields(sender=sender)
     basic.ok()
     seconds = time.monotonic() - started
+    evidence.measure("sign-in time", seconds, "s")
 
     settings = basic.read()
     problems = []

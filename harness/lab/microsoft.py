@@ -19,6 +19,7 @@ from harness.lab.inventory import RealMicrosoft, TenantAccount
 from harness.lab.labfile import MsftInfo
 from harness.msft.control_client import TierControl
 from harness.msft.real.mailbox import GraphMailbox, MailMessage
+from harness.reporting import evidence
 
 Message = dict[str, Any]
 
@@ -59,10 +60,12 @@ class MicrosoftSide(Protocol):
 def wait_for_message(side: MicrosoftSide, address: str, predicate: Callable[[Message], bool], *,
                      timeout: float = 30.0, poll: float = 0.25) -> Message:
     """The first message in ``address``'s mailbox matching ``predicate``, polling until ``timeout``."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         for message in side.messages(address):
             if predicate(message):
+                evidence.measure("delivery latency", time.monotonic() - started, "s")
                 return message
         if time.monotonic() >= deadline:
             raise MessageNotDelivered(f"no matching message reached {address} within {timeout:.0f} s")

@@ -1,0 +1,168 @@
+"""Evidence for the current test: attachments (redacted, hashed, kept in the run directory) and measurements.
+
+The plugin opens a :class:`TestEvidence` around each test (:func:`start_test` / :func:`finish_test`), so harness
+code at any depth (``harness.device``, ``harness.lab``) calls :func:`attach` or :func:`measure` without a
+fixture. Outside a test, both still reach Allure (redacted) but are recorded nowhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import allure
+from pydantic import BaseModel, ConfigDict
+
+from harness.lab.yamlfile import load_yaml, validate
+from harness.reporting.record import Attachment, AttachmentKind, Measurement
+from harness.reporting.redaction import redactor
+
+ATTACHMENTS_DIR = "attachments"
+#: Where measurements' limits live when a call does not give them.
+LIMITS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "measurement-limits.yaml"
+
+__all__ = ["ATTACHMENTS_DIR", "TestEvidence", "attach", "current", "finish_test", "measure", "set_run_dir",
+           "start_test"]
+
+
+@dataclass
+class TestEvidence:
+    """What one test kept: attachments under ``<run_dir>/attachments/<slug>/`` and measurements."""
+
+    nodeid: str
+    slug: str
+    attachments: list[Attachment] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.run_dir: Path | None = None
+        self.test: TestEvidence | None = None
+
+
+_STATE = _State()
+
+
+def slug(text: str, limit: int = 120) -> str:
+    """A file-name-safe form of ``text`` (a node id, an attachment name)."""
+    text = text.replace(".py::", "-").replace("::", "-")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:limit] or "evidence"
+
+
+def set_run_dir(run_dir: Path | None) -> None:
+    """Where this process keeps evidence (``--report-dir``); None keeps none on disk."""
+    with _STATE.lock:
+        _STATE.run_dir = Path(run_dir) if run_dir is not None else None
+
+
+def start_test(nodeid: str) -> TestEvidence:
+    """Begin collecting evidence for the test ``nodeid`` (the plugin calls this)."""
+    evidence = TestEvidence(nodeid, slug(nodeid.split("/")[-1]))
+    with _STATE.lock:
+        _STATE.test = evidence
+    return evidence
+
+
+def finish_test() -> TestEvidence | None:
+    """Stop collecting and return what the test kept (the plugin calls this)."""
+    with _STATE.lock:
+        evidence, _STATE.test = _STATE.test, None
+    return evidence
+
+
+def current() -> TestEvidence | None:
+    """The evidence of the test running now, if any."""
+    return _STATE.test
+
+
+def attach(name: str, content: bytes | str | Path, kind: AttachmentKind, *, media_type: str,
+           extension: str) -> Attachment | None:
+    """Keep ``content`` as evidence of the current test, redacted (zip archives member by member).
+
+    With a run directory it is written under ``attachments/<test>/`` with its SHA-256 and recorded on the test;
+    either way it is attached to Allure. Returns the record entry, or None when nothing was kept on disk.
+    """
+    with _STATE.lock:
+        run_dir, test = _STATE.run_dir, _STATE.test
+    extension = extension.lstrip(".")
+    if run_dir is None or test is None:
+        with tempfile.TemporaryDirectory(prefix="evidence-") as tmp:
+            path = _write_redacted(content, Path(tmp) / f"{slug(name)}.{extension}")
+            allure.attach.file(str(path), name=name, attachment_type=media_type, extension=extension)
+        return None
+    folder = run_dir / ATTACHMENTS_DIR / test.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    path = _write_redacted(content, _free_path(folder, slug(name), extension))
+    data = path.read_bytes()
+    entry = Attachment(name=name, kind=kind, media_type=media_type, path=path.relative_to(run_dir).as_posix(),
+                       sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    with _STATE.lock:
+        test.attachments.append(entry)
+    allure.attach.file(str(path), name=name, attachment_type=media_type, extension=extension)
+    return entry
+
+
+def _free_path(folder: Path, stem: str, extension: str) -> Path:
+    path, n = folder / f"{stem}.{extension}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.{extension}"
+    return path
+
+
+def _write_redacted(content: bytes | str | Path, dest: Path) -> Path:
+    """Write ``content`` to ``dest`` with every secret removed; zip archives are rewritten member by member."""
+    if isinstance(content, Path):
+        shutil.copyfile(content, dest)
+    else:
+        dest.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    if zipfile.is_zipfile(dest):
+        redactor().redact_zip(dest)
+    else:
+        redactor().redact_file(dest)
+    return dest
+
+
+class Limit(BaseModel):
+    """A measurement's limits in ``fixtures/measurement-limits.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    description: str = ""
+
+
+@cache
+def limits(path: Path = LIMITS_FILE) -> dict[str, Limit]:
+    """The measurement limits by measurement name (errors name the file and the key)."""
+    data = load_yaml(path) or {}
+    return {name: validate(Limit, spec, path, prefix=str(name)) for name, spec in dict(data).items()}
+
+
+def measure(name: str, value: float, unit: str, *, low: float | None = None, high: float | None = None,
+            description: str = "") -> Measurement:
+    """Record a measured value on the current test; limits not given come from the limits file."""
+    known = limits().get(name)
+    if known is not None and low is None and high is None:
+        if known.unit != unit:
+            raise ValueError(f"{LIMITS_FILE}: {name}: limits are in {known.unit!r}, measured in {unit!r}")
+        low, high = known.low, known.high
+    description = description or (known.description if known else "")
+    passed = (low is None or value >= low) and (high is None or value <= high)
+    measurement = Measurement(name=name, value=round(float(value), 6), unit=unit, low=low, high=high,
+                              passed=passed, description=description)
+    with _STATE.lock:
+        if _STATE.test is not None:
+            _STATE.test.measurements.append(measurement)
+    return measurement
