@@ -30,6 +30,7 @@ from harness.device.webconfig.errors import (
     WebConfigUnreachable,
 )
 from harness.device.webconfig.profile import LocatorProfile, LocatorSpec, PageSpec, default_profile
+from harness.reporting.steps import step
 
 DEFAULT_TIMEOUT_MS = 15_000
 _NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
@@ -75,6 +76,7 @@ class WebConfigPage:
             path = f"{self.spec.bare_path}?{urlencode(query)}"
         return self.base_url + path
 
+    @step("{device}: open {self.title}")
     def open(self, query: Mapping[str, str] | None = None) -> Self:
         """Load the page (English); raise if the device is unreachable, lacks it, or asks for the login."""
         self.force_english()

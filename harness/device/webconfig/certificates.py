@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.device.webconfig.base import WebConfigPage
+from harness.reporting.steps import step
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,13 @@ class CaCertificate:
 class CaCertificatePage(WebConfigPage):
     page_key = "ca_certificates"
 
+    @step("{device}: list the CA certificates")
     def certificates(self) -> list[CaCertificate]:
         """The imported CA certificates, in the page's order."""
         self.open()
         return self._listed()
 
+    @step("{device}: import a CA certificate")
     def import_certificate(self, certificate: Path | bytes, *, filename: str = "ca.pem") -> tuple[str, ...]:
         """Upload a PEM or DER file (a path, or its bytes); return the result or raise the page's refusal."""
         self.open()
@@ -41,6 +44,7 @@ class CaCertificatePage(WebConfigPage):
             self.loc("file").set_input_files(payload, timeout=self.timeout_ms)  # type: ignore[arg-type]
         return self.submit("import")
 
+    @step("{device}: delete the CA certificate {fingerprint}")
     def delete(self, fingerprint: str) -> tuple[str, ...]:
         """Delete the certificate with ``fingerprint`` through its row's Delete button."""
         self.open()

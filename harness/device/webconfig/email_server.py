@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 from harness.device.infopage import parse_info_page
 from harness.device.webconfig.base import WebConfigPage
 from harness.device.webconfig.errors import WebConfigPageError, WebConfigRefused
+from harness.reporting.steps import step
 
 __all__ = [
     "AuthMethod", "ConnectionTestPage", "ConnectionTestResult", "EmailServerPage", "EmailServerSettingsView",
@@ -102,6 +103,7 @@ class EmailServerPage(WebConfigPage):
     signin_screen: ClassVar[type[SignInScreen]]
     connection_test: ClassVar[type[ConnectionTestPage]]
 
+    @step("{device}: read {self.title}")
     def read(self, *, reload: bool = True) -> EmailServerSettingsView:
         """Every field as the page shows it; ``reload`` False reads the page as it stands (after OK)."""
         if reload:
@@ -123,6 +125,7 @@ class EmailServerPage(WebConfigPage):
             messages=self.lines("result"),
         )
 
+    @step("{device}: fill in {self.title}")
     def set_fields(self, *, auth_method: AuthMethod | None = None, email_service: EmailService | None = None,
                    account: str | None = None, password: str | None = None, sender: str | None = None,
                    smtp_server: str | None = None, smtp_port: int | str | None = None,
@@ -149,10 +152,12 @@ class EmailServerPage(WebConfigPage):
         if cert_validation is not None:
             self.check("cert_validation", "Enable" if cert_validation else "Disable")
 
+    @step("{device}: click OK on {self.title}")
     def ok(self) -> tuple[str, ...]:
         """Click OK: the device saves (and, with OAuth2, stores a completed sign-in) or refuses, quoted."""
         return self.submit("ok")
 
+    @step("{device}: save {self.title}")
     def save(self, **fields: object) -> tuple[str, ...]:
         """Open the page, fill in ``fields`` (as :meth:`set_fields`), click OK."""
         self.open()
@@ -162,6 +167,7 @@ class EmailServerPage(WebConfigPage):
     def current_status(self) -> str | None:
         return self.text("current_status") if self.shown("current_status") else None
 
+    @step("{device}: Sign Out on {self.title}")
     def sign_out(self, *, reload: bool = True) -> tuple[str, ...]:
         """Click Sign Out (agreeing to the device's confirmation) and wait for Current Status to say Signed out.
 
@@ -180,6 +186,7 @@ class EmailServerPage(WebConfigPage):
         self.wait_shown(status, f"Current Status {signed_out!r} after Sign Out")
         return messages
 
+    @step("{device}: choose OAuth2 and click Sign In on {self.title}")
     def start_sign_in(self, service: EmailService | None = None) -> SignInScreen:
         """Choose OAuth2 (and ``service``) on the open page, click Sign In; the Sign In screen is returned."""
         self.set_fields(auth_method="OAuth2", email_service=service)
@@ -189,6 +196,7 @@ class EmailServerPage(WebConfigPage):
         screen.wait_shown(screen.loc("start"), "the Sign In screen's button")
         return screen
 
+    @step("{device}: start a Microsoft sign-in from {self.title}")
     def sign_in_code(self, service: EmailService | None = None) -> SignInCode:
         """Open the page, start a sign-in for ``service`` and read the verification code and URL."""
         self.open()
@@ -209,6 +217,7 @@ class SignInScreen(WebConfigPage):
         self.open(query={"INPUTD_EMAILSERVICE": "OUTLOOK" if service == "Outlook.com" else "EXCHANGE"})
         return self
 
+    @step("{device}: read {self.title}")
     def read(self) -> SignInScreenView:
         values = parse_info_page(self.page.content()).values
         return SignInScreenView(service=values.get("Email service", ""), current_status=self.text("current_status"),
@@ -216,6 +225,7 @@ class SignInScreen(WebConfigPage):
                                 code=self.code(), error=" ".join(self.lines("signin_error")) or None,
                                 messages=self.lines("result"))
 
+    @step("{device}: click 'Sign in with Microsoft' and read the code and URL")
     def start(self) -> SignInCode:
         """Click "Sign in with Microsoft" and read the code and URL; a refusal raises, quoting the screen."""
         self.click_and_wait("start")
@@ -244,6 +254,7 @@ class SignInScreen(WebConfigPage):
             uri = link.group(0)
         return SignInCode(uri, user_code, message) if user_code and uri else None
 
+    @step("{device}: wait until {self.title} shows Signed in")
     def wait_until_signed_in(self, timeout_ms: float = SIGN_IN_TIMEOUT_MS) -> str:
         """Wait until Current Status says Signed in (the page updates it itself); return the account shown.
 
@@ -256,6 +267,7 @@ class SignInScreen(WebConfigPage):
             raise WebConfigRefused(self.lines("signin_error"), page=self.title)
         return self.text("signed_in_account")
 
+    @step("{device}: Back from {self.title} to the settings")
     def back(self) -> EmailServerPage:
         """The Back button: to Basic, where OK saves the sign-in."""
         self.click_and_wait("back")
@@ -269,6 +281,7 @@ class ConnectionTestPage(WebConfigPage):
 
     page_key = "email_test"
 
+    @step("{device}: run {self.title}")
     def run(self) -> ConnectionTestResult:
         """Open the page, click Start, read the result (a failed test is a result, not an exception)."""
         self.open()

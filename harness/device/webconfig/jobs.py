@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from harness.device.jobs import ErrorCodeTable, Job, parse_jobs_csv, parse_jobs_page
 from harness.device.webconfig.base import Downloaded, WebConfigPage
+from harness.reporting.steps import step
 
 
 class JobHistoryPage(WebConfigPage):
     page_key = "job_history"
 
+    @step("{device}: read {self.title}")
     def jobs(self, table: ErrorCodeTable | None = None) -> list[Job]:
         """The jobs the page lists (newest first, as devices show them)."""
         self.open()
         self.wait_shown(self.loc("export_csv"), "the job history")
         return parse_jobs_page(self.page.content(), table)
 
+    @step("{device}: export {self.title} as CSV")
     def export_csv(self) -> Downloaded:
         """Download the CSV through the page's own export form (history type: all)."""
         self.open()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from harness.device.infopage import parse_info_page
 from harness.device.statussheet import EmailServerStatus, parse_status_sheet_text
 from harness.device.webconfig.base import WebConfigPage
+from harness.reporting.steps import step
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class NetworkStatusView:
 class NetworkStatusPage(WebConfigPage):
     page_key = "network_status"
 
+    @step("{device}: read {self.title}")
     def read(self) -> NetworkStatusView:
         self.open()
         self.wait_shown(self.loc("network_pane"), "the Network pane")

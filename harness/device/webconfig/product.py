@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from harness.device.infopage import InfoPage, parse_info_page
 from harness.device.webconfig.base import WebConfigPage
+from harness.reporting.steps import step
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ProductStatus:
 class ProductStatusPage(WebConfigPage):
     page_key = "product_status"
 
+    @step("{device}: read {self.title}")
     def read(self) -> ProductStatus:
         """Open the page and read it (the template is the info-page one FIDELITY.md describes)."""
         self.open()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harness.device.webconfig.base import WebConfigPage
+from harness.reporting.steps import step
 
 SenderChoice = Literal["Device's Email Address", "User's Email Address"]
 
@@ -32,12 +33,14 @@ class ServerlessUser:
 class ServerlessSettingsPage(WebConfigPage):
     page_key = "serverless_settings"
 
+    @step("{device}: read {self.title}")
     def read(self) -> ServerlessSettings:
         self.open()
         enabled = self.checked("enabled")
         return ServerlessSettings(enabled=None if enabled is None else enabled == "Enable",
                                   sender=self.checked("sender"))
 
+    @step("{device}: save {self.title}")
     def save(self, *, enabled: bool | None = None, sender: SenderChoice | None = None) -> tuple[str, ...]:
         self.open()
         if enabled is not None:
@@ -50,6 +53,7 @@ class ServerlessSettingsPage(WebConfigPage):
 class ServerlessUsersPage(WebConfigPage):
     page_key = "serverless_users"
 
+    @step("{device}: list {self.title}")
     def users(self) -> list[ServerlessUser]:
         self.open()
         return [ServerlessUser(user_id=r.get("User ID", ""), name=r.get("User Name", ""),
@@ -57,6 +61,7 @@ class ServerlessUsersPage(WebConfigPage):
                                current_status=r.get("Current Status", ""))
                 for r in self.table_rows("users")]
 
+    @step("{device}: register the user {user_id} on {self.title}")
     def add(self, user_id: str, name: str, email: str, *, printer_admin: bool = False) -> tuple[str, ...]:
         """Register a user; a refusal raises, quoting the page."""
         self.open()
@@ -66,6 +71,7 @@ class ServerlessUsersPage(WebConfigPage):
         self.check("printer_admin", "On" if printer_admin else "Off")
         return self.submit("add")
 
+    @step("{device}: delete the user {user_id} on {self.title}")
     def delete(self, user_id: str) -> tuple[str, ...]:
         """Delete a user through the Delete button of the row whose User ID is ``user_id``."""
         self.open()

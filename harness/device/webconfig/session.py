@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from harness.device.webconfig.base import WebConfigPage
 from harness.device.webconfig.errors import LockedOut, LoginRefused, WebConfigPageError
+from harness.reporting.steps import step
 
 
 class LoginPage(WebConfigPage):
@@ -16,6 +17,7 @@ class LoginPage(WebConfigPage):
 
     page_key = "login"
 
+    @step("{device}: log in to Web Config as administrator")
     def log_in(self, password: str, *, open_page: bool = True) -> None:
         """Log in as administrator; with ``open_page`` False, answer the form the current page shows."""
         if open_page:
@@ -46,6 +48,7 @@ class AdminSession(WebConfigPage):
         """Log in as administrator; raise LoginRefused / LockedOut quoting the device."""
         self.sibling(LoginPage).log_in(password)
 
+    @step("{device}: log out of Web Config")
     def log_out(self) -> None:
         """Log out through the top page's button (ends the session on the device, not only in the browser)."""
         self.open()

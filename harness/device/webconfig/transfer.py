@@ -7,11 +7,13 @@ device's saved sign-ins alone). The password is typed into the page and never lo
 from __future__ import annotations
 
 from harness.device.webconfig.base import Downloaded, WebConfigPage
+from harness.reporting.steps import step
 
 
 class ExportPage(WebConfigPage):
     page_key = "export"
 
+    @step("{device}: export the settings file")
     def export(self, password: str, *, confirm: str | None = None) -> Downloaded:
         """Download the settings file encrypted with ``password``; a refusal raises, quoting the page."""
         self.open()
@@ -23,6 +25,7 @@ class ExportPage(WebConfigPage):
 class ImportPage(WebConfigPage):
     page_key = "import"
 
+    @step("{device}: import a settings file")
     def import_file(self, settings: Downloaded | bytes, password: str, *,
                     filename: str = "settings.json") -> tuple[str, ...]:
         """Upload a settings file; the device validates all of it before changing anything."""
