@@ -84,7 +84,7 @@ def report_fonts() -> Fonts:
                                (1, 1, "DejaVuSans-BoldOblique")):
         addMapping(SANS, bold, italic, face)
     sans = pdfmetrics.getFont(SANS)
-    covered = frozenset(sans.face.charToGlyph)  # type: ignore[attr-defined]
+    covered = frozenset(sans.face.charToGlyph)
     return Fonts(SANS, SANS_BOLD, MONO, _register_cjk(), covered)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.styles import ParagraphStyle, StyleSheet1
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
@@ -39,7 +39,7 @@ STATUS_MEANING = {
     Status.PASS: "every test ran and passed",
     Status.FAIL: "a test failed (any class)",
     Status.NOT_RUN: "an expected test has no result",
-    Status.SKIPPED: "skipped: the device lacks the capability",
+    Status.SKIPPED: "the device lacks the capability (the test was not expected of it)",
     Status.NONE: "no test of this section for the device",
 }
 
@@ -65,6 +65,13 @@ class Styles:
                                     textColor=INK)
         self.verdict = ParagraphStyle("verdict", fontName=fonts.bold, fontSize=26, leading=32,
                                       alignment=TA_CENTER, textColor=colors.white)
+
+    def sheet(self) -> StyleSheet1:
+        """The styles under reportlab's sample names (BodyText, Heading1, Heading2), for other rooms' sections."""
+        sheet = StyleSheet1()
+        for name, style in (("BodyText", self.body), ("Heading1", self.h1), ("Heading2", self.h2)):
+            sheet.add(ParagraphStyle(name, parent=style))
+        return sheet
 
     def text(self, value: object, style: ParagraphStyle | None = None) -> Paragraph:
         """A paragraph of plain text (escaped; Japanese runs in the CJK font)."""

@@ -101,6 +101,11 @@ def cover(record: RunRecord, found: Verdict, st: Styles) -> list[Flowable]:
         story.append(st.text("Reasons:", st.subhead))
         story += [st.markup(f"•&nbsp;{st.fonts.markup(r)}") for r in found.reasons]
     story += [Spacer(0, 4 * mm), st.text(_tally(record), st.muted)]
+    trace = traceability(record)
+    uncovered = [r.key for r in trace.error_codes + trace.claims if r.uncovered]
+    if uncovered:
+        story.append(st.text(f"Not part of the verdict, but to note: no test covers {', '.join(uncovered)} "
+                             "(see Traceability).", st.muted))
     return story
 
 
@@ -294,18 +299,19 @@ def devices_section(record: RunRecord, st: Styles) -> list[Flowable]:
 
 
 def trend_section(history_url: str, run_dir: Path, st: Styles) -> list[Flowable]:
-    story: list[Flowable] = [PageBreak(), st.text("Nightly trend", st.h1)]
+    """The history's trend (its own heading included), or a note saying why it is missing."""
+    unavailable = [PageBreak(), st.text("Nightly trend", st.h1)]
     try:
         from harness.reporting.trend import trend_flowables
     except ImportError as exc:
-        return [*story, st.text(f"The trend is not available in this harness ({exc}).", st.muted)]
+        return [*unavailable, st.text(f"The trend is not available in this harness ({exc}).", st.muted)]
     render: Callable[..., list[Flowable]] = trend_flowables
     try:
-        return [*story, *render(history_url, TREND_DAYS, run_dir)]
+        return [PageBreak(), *render(history_url, TREND_DAYS, run_dir, styles=st.sheet())]
     except Exception as exc:  # the sign-off must still be written when the history cannot be read
         log.exception("trend from %s failed", history_url)
-        return [*story, st.text(f"The trend could not be read from the history: {type(exc).__name__}: {exc}",
-                                st.muted)]
+        return [*unavailable, st.text(f"The trend could not be read from the history: {type(exc).__name__}: "
+                                      f"{exc}", st.muted)]
 
 
 def signoff_block(found: Verdict, st: Styles) -> list[Flowable]:
