@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.cli import capture, doctor, lab, probe, run, sim
+from harness.cli import capture, doctor, lab, probe, report, run, sim
 
 #: Command modules, each adding its sub-commands (``run``, ``capture``, ``report`` slot in here).
-COMMANDS = (lab, run, doctor, probe, sim, capture)
+COMMANDS = (lab, run, doctor, probe, sim, capture, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
