@@ -12,6 +12,7 @@ from cli_support import epson_hil
 from signoff_support import failing_run, passing_run, pdf_text, write_run
 
 from harness.cli import main
+from harness.cli.run import write_run_signoff
 from harness.reporting.history import append_run
 
 
@@ -73,3 +74,15 @@ def test_trend_writes_the_chart_of_the_history(tmp_path: Path, capsys: pytest.Ca
 def test_trend_needs_a_positive_number_of_days(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "trend", "--days", "0", "--out", str(tmp_path)]) == 2
     assert "--days must be positive" in capsys.readouterr().err
+
+
+def test_a_run_ends_with_its_sign_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_run_signoff(write_run(tmp_path, passing_run()))
+    assert capsys.readouterr().out.strip() == f"sign-off: {tmp_path / 'signoff.pdf'}"
+    assert "READY FOR SIGN-OFF" in pdf_text(tmp_path / "signoff.pdf")
+
+
+def test_a_run_without_a_record_says_there_is_no_sign_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_run_signoff(tmp_path)
+    assert f"no run.json in {tmp_path}: no sign-off report" in capsys.readouterr().err
+    assert not (tmp_path / "signoff.pdf").exists()

@@ -68,6 +68,22 @@ def run_suites(args: argparse.Namespace) -> int:
     print(f"epson-hil run {run_id}: suites {args.suites} against {args.inventory}; results in {out}", flush=True)
     code = pytest.main(pytest_arguments(args, run_id, out), plugins=[progress])
     print(f"\nrun {run_id}\n{progress.summary()}\nresults: {out}")
+    write_run_signoff(out)
     if code == pytest.ExitCode.OK and progress.ok:
         return 0
     return 1 if code in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.OK) else int(code)
+
+
+def write_run_signoff(out: Path) -> None:
+    """The run's PDF sign-off, when the run left a record; a report that fails does not change the run's status."""
+    from harness.reporting.record import RECORD_NAME
+    from harness.reporting.signoff import write_signoff
+
+    if not (out / RECORD_NAME).is_file():
+        print(f"no {RECORD_NAME} in {out}: no sign-off report", file=sys.stderr)
+        return
+    try:
+        print(f"sign-off: {write_signoff(out)}")
+    except Exception as exc:  # the run's results stand; say why the report is missing
+        print(f"sign-off report failed: {type(exc).__name__}: {exc} (retry with: epson-hil report {out})",
+              file=sys.stderr)
