@@ -147,7 +147,7 @@ def test_devices_their_firmware_and_the_signature_block(failing: tuple[Path, str
 def test_every_page_has_the_run_id_and_its_number(failing: tuple[Path, str]) -> None:
     _, text = failing
     pages = [p for p in text.split("\f") if p.strip()]
-    assert len(pages) >= 5
+    assert len(pages) >= 3
     for number, page in enumerate(pages, 1):
         assert row("epson-hil sign-off report", "run 20250304T020000Z-a1b2c3",
                    f"page {number} of {len(pages)}").search(page)
@@ -185,3 +185,9 @@ def test_an_unreadable_history_still_gives_a_sign_off_saying_so(tmp_path: Path) 
     text = pdf_text(write_signoff(run_dir, history_url="nosuchdialect://history"))
     assert "READY FOR SIGN-OFF" in text
     assert "The trend could not be read from the history:" in text
+
+
+def test_markup_escapes_xml_keeps_lines_shows_control_characters_and_switches_font_for_japanese() -> None:
+    fonts = report_fonts()
+    assert fonts.markup("a <b> & c\nd\x1b[0m") == "a &lt;b&gt; &amp; c<br/>d\\x1b[0m"
+    assert fonts.markup("État 認証 OK") == f'État <font name="{fonts.cjk}">認証</font> OK'

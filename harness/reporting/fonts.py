@@ -55,7 +55,7 @@ class Fonts:
         out: list[str] = []
         run: list[str] = []
         in_cjk = False
-        for char in text:
+        for char in _visible_controls(text):
             needs_cjk = ord(char) not in self.covered and not char.isspace()
             if needs_cjk != in_cjk and run:
                 out.append(self._run("".join(run), in_cjk))
@@ -68,6 +68,11 @@ class Fonts:
 
     def _run(self, text: str, cjk: bool) -> str:
         return f'<font name="{self.cjk}">{escape(text)}</font>' if cjk else escape(text)
+
+
+def _visible_controls(text: str) -> str:
+    """Control characters (an ANSI colour, a NUL) as ``\\x1b``: Paragraph would drop or break on them."""
+    return "".join(f"\\x{ord(c):02x}" if (ord(c) < 0x20 and c not in "\n\t") or ord(c) == 0x7F else c for c in text)
 
 
 @cache

@@ -11,7 +11,7 @@ from pathlib import Path
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.platypus import Flowable, Image, KeepTogether, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, Image, KeepTogether, PageBreak, Spacer, Table, TableStyle
 
 from harness.reporting.charts import Bar, measurement_chart
 from harness.reporting.pdfdoc import (
@@ -133,6 +133,7 @@ def matrix_section(record: RunRecord, st: Styles) -> list[Flowable]:
             extra.append(("BACKGROUND", (c, r), (c, r), STATUS_BG[cell.status]))
         rows.append(row)
     story += [grid(rows, [first] + [width] * len(m.sections), extra=extra), Spacer(0, 3 * mm), _legend(st),
+              Spacer(0, 2 * mm),
               st.text("A cell shows its worst status and how many of the device's tests in that section had it. "
                       "A skip counts as “not run” when the device was expected to run the test.", st.muted)]
     return story
@@ -146,7 +147,8 @@ def _legend(st: Styles) -> Table:
 
 def traceability_section(record: RunRecord, st: Styles) -> list[Flowable]:
     trace = traceability(record)
-    story: list[Flowable] = [PageBreak(), st.text("Traceability: the guide to the tests", st.h1),
+    story: list[Flowable] = [Spacer(0, 6 * mm), CondPageBreak(80 * mm),
+                             st.text("Traceability: the guide to the tests", st.h1),
                              st.text("Error codes (§7 Job History)", st.h2),
                              _trace_table("Code", trace.error_codes, trace.devices, st),
                              st.text("Claims of the guide", st.h2)]
@@ -241,7 +243,7 @@ def _thumbnail(run_dir: Path, relative: str, st: Styles) -> Flowable:
 
 
 def measurements_section(record: RunRecord, st: Styles) -> list[Flowable]:
-    story: list[Flowable] = [PageBreak(), st.text("Measurements", st.h1)]
+    story: list[Flowable] = [Spacer(0, 6 * mm), CondPageBreak(80 * mm), st.text("Measurements", st.h1)]
     measured = [(t, m) for t in record.tests for m in t.measurements]
     if not measured:
         return [*story, st.text("The record has no measurements.")]
