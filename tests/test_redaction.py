@@ -118,3 +118,11 @@ def test_a_registered_secret_embedded_anywhere_is_removed(secret: str, before: s
         assert probe not in out
     else:
         assert REDACTED in out
+
+
+def test_a_public_value_stays_even_when_it_is_also_a_password() -> None:
+    r = fresh("X4ZB012345", PASSWORD)  # a device still on its factory admin password: the serial on its label
+    r.allow("X4ZB012345")
+    assert r.redact_text(f"serial X4ZB012345, {PASSWORD}") == f"serial X4ZB012345, {REDACTED}"
+    r.register("X4ZB012345")
+    assert "X4ZB012345" in r.redact_text("serial X4ZB012345")

@@ -17,7 +17,7 @@ from harness.device.snmp import Community, Credentials, UsmUser, probe_sync
 from harness.lab.inventory import BuiltinMicrosoft, Inventory, RealDeviceEntry, load_inventory
 from harness.lab.labfile import DeviceInfo, LabInfo, LabNotRunning, load_lab
 from harness.lab.leases import Holder, Lease, SqliteLeaseStore
-from harness.reporting.redaction import register_secret
+from harness.reporting.redaction import redactor, register_secret
 
 #: What a virtual lab offers beyond the devices' own capabilities (``requires`` can ask for these).
 VIRTUAL_LAB_FEATURES = frozenset({"virtual_clock", "tenant_control", "remote_panel"})
@@ -77,6 +77,10 @@ class PreflightResult:
     device: str
     ok: bool
     message: str
+    #: What SNMP said the device is (None when it did not say).
+    serial: str | None = None
+    mac: str | None = None
+    firmware: str | None = None
 
 
 class LabSession:
@@ -117,6 +121,7 @@ class LabSession:
         else:
             self.devices = {d.name: DeviceUnderTest.from_inventory(d, f"{self.inventory_path}: devices[{i}]")
                             for i, d in enumerate(self.inventory.devices) if isinstance(d, RealDeviceEntry)}
+        redactor().allow(*(d.serial for d in self.devices.values()))
         lease_dir = self.state_dir or self.work_dir
         self._store = SqliteLeaseStore.in_state_dir(lease_dir)
         return self
@@ -171,10 +176,15 @@ class LabSession:
                    if not problems else
                    f"{name}: the device at {device.snmp_host}:{device.snmp_port} is not the one the inventory "
                    f"names: {'; '.join(problems)}")
-        result = PreflightResult(name, not problems, message)
+        result = PreflightResult(name, not problems, message, ident.serial, ident.mac, ident.firmware)
         with self._lock:
             self._preflight[name] = result
         return result
+
+    def preflighted(self, name: str) -> PreflightResult | None:
+        """The pre-flight check of ``name`` if this session has done it."""
+        with self._lock:
+            return self._preflight.get(name)
 
     def close(self) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from harness.clock import Clock, VirtualClock
 from harness.msft.state import TierState
 from harness.msft.tenant import SMTP_SEND, Tenant
 from harness.pki import LabCA, ServerCertificate
+from harness.reporting.redaction import register_secret
 
 #: What a client asks for; msal adds the reserved scopes (offline_access, openid, profile) itself and refuses them.
 SCOPES = [SMTP_SEND]
@@ -42,6 +43,8 @@ class MicrosoftTier:
         self.ca = ca or LabCA.create()
         self.server_cert: ServerCertificate = self.ca.issue()
         self.control_token = secrets.token_urlsafe(32)
+        register_secret(self.control_token, *(u.password for u in tenant.users),
+                        *(a.client_secret for a in tenant.apps))
         self.control_routes = list(control_routes)
         self.ca_bundle = self.state_dir / "lab-ca.pem"
         self.identity_port = self.smtp_port = self.control_port = 0

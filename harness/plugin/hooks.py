@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from harness.lab.yamlfile import InventoryError
 from harness.plugin.options import add_options, inventory_path
 
 FAILURE_CLASS = pytest.StashKey[FailureClass]()
+#: The run record's collector, registered under this name when ``--report-dir`` is given.
+RECORD_PLUGIN = "epson-hil-run-record"
 #: First wait before retrying an infrastructure failure; doubles per attempt.
 RETRY_BACKOFF = 1.0
 
@@ -30,6 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "guide(section, claim): the step or claim of the vendor guide a test checks")
     if config.getoption("devices"):
         selected_devices(config)  # a bad --device is a usage error before anything is collected
+    report_dir = config.getoption("report_dir", None)
+    if report_dir and not config.pluginmanager.has_plugin(RECORD_PLUGIN):
+        from harness.reporting.collector import RunCollector
+
+        config.pluginmanager.register(RunCollector(config, Path(report_dir)), RECORD_PLUGIN)
 
 
 def selected_devices(config: pytest.Config) -> list[str]:

@@ -25,6 +25,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="retry a test failed by lab infrastructure up to N times (default 2)")
     group.addoption("--run-id", action="store", default=None, metavar="ID",
                     help="this run's id (leases, records); default: xdist's run id or a fresh one")
+    group.addoption("--report-dir", action="store", default=None, metavar="DIR", dest="report_dir",
+                    help="write the run record (DIR/run.json) and keep evidence under DIR/attachments/; "
+                         "everything there is redacted ('epson-hil run' passes reports/<run-id>)")
 
 
 def inventory_path(config: pytest.Config) -> Path:

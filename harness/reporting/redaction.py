@@ -80,6 +80,7 @@ class Redactor:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._public: set[str] = set()
         self._forms: set[str] = set()
         self._lock = threading.Lock()
         self._known: re.Pattern[str] | None = None
@@ -91,10 +92,21 @@ class Redactor:
             for value in values:
                 if isinstance(value, bytes):
                     value = value.decode("utf-8", errors="replace")
-                if value and len(value) >= MIN_SECRET_LENGTH and value not in self._values:
+                if value and len(value) >= MIN_SECRET_LENGTH and value not in self._values | self._public:
                     self._values.add(value)
                     self._forms.update(_encodings(value))
                     self._stale = True
+
+    def allow(self, *values: str | None) -> None:
+        """Values that are public whatever else they are: a device's serial stays in the record even when the
+        device's admin password is still the factory default, its serial (printed on its label)."""
+        with self._lock:
+            public = {v for v in values if v}
+            self._public |= public
+            if self._values & public:
+                self._values -= public
+                self._forms = {f for v in self._values for f in _encodings(v)}
+                self._stale = True
 
     def _pattern(self) -> re.Pattern[str] | None:
         with self._lock:
