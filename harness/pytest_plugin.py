@@ -22,6 +22,9 @@ from harness.plugin.hooks import (
     pytest_runtest_protocol,
 )
 
+#: Loaded with this plugin: the Allure results' evidence, failure classes, environment and categories.
+pytest_plugins = ["harness.reporting.allure_capture"]
+
 __all__ = [
     "device",
     "inventory_path",

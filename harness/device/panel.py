@@ -28,6 +28,9 @@ from harness.device.statussheet import (
     parse_status_sheet_text,
 )
 from harness.msft.control_client import ControlApiError, TierControl
+from harness.reporting import evidence
+from harness.reporting.record import AttachmentKind
+from harness.reporting.steps import step
 
 if TYPE_CHECKING:
     from harness.lab.labfile import LabInfo
@@ -144,6 +147,19 @@ class PanelSignIn:
 def read_status_sheet(data: bytes) -> StatusSheet:
     """A printed status sheet given as a PDF or a photo/scan (PNG, JPEG, TIFF), parsed by its keys."""
     return parse_status_sheet_pdf(data) if data.startswith(b"%PDF") else parse_status_sheet_image(data)
+
+
+def keep_status_sheet(data: bytes) -> None:
+    """Keep a printed status sheet (a PDF, or an operator's photo of it) as evidence of the current test."""
+    media_type, extension = next(((m, e) for magic, m, e in _SHEET_FORMATS if data.startswith(magic)),
+                                 ("application/octet-stream", "bin"))
+    evidence.attach("network status sheet", data, AttachmentKind.STATUS_SHEET, media_type=media_type,
+                    extension=extension)
+
+
+_SHEET_FORMATS = ((b"%PDF", "application/pdf", "pdf"), (b"\x89PNG", "image/png", "png"),
+                  (b"\xff\xd8", "image/jpeg", "jpg"), (b"II*\x00", "image/tiff", "tif"),
+                  (b"MM\x00*", "image/tiff", "tif"))
 
 
 def _existing_file(answer: str) -> Path | None:
@@ -266,6 +282,7 @@ class RemotePanel:
         return after
 
     # --- tasks --------------------------------------------------------------------------------------------
+    @step("{device}: read Email Server Status on the panel")
     def email_server_sheet(self) -> StatusSheet:
         """Settings > ... > Network Status > Email Server Status, read with the status-sheet reader."""
         return parse_status_sheet_text("\n".join(self.navigate(*EMAIL_SERVER_STATUS).lines))
@@ -273,6 +290,7 @@ class RemotePanel:
     def email_server_status(self) -> EmailServerStatus:
         return _email_of(self.email_server_sheet(), "the panel's Email Server Status")
 
+    @step("{device}: print the network status sheet from the panel")
     def print_status_sheet(self) -> bytes | None:
         """Print the network status sheet (guide §4) and fetch it as a PDF; None if the model cannot print one."""
         screen = self.navigate(*NETWORK_STATUS)
@@ -284,6 +302,7 @@ class RemotePanel:
             raise PanelError(f"the panel did not confirm printing: {printed.text}")
         pdf = self._status_sheet_pdf()
         self.press("OK")
+        keep_status_sheet(pdf)
         return pdf
 
     def _status_sheet_pdf(self) -> bytes:
@@ -303,6 +322,7 @@ class RemotePanel:
     def fax(self, to: str) -> JobOutcome:
         return self._send(FAX, to)
 
+    @step("{device}: {function} to {to} from the panel")
     def _send(self, function: str, to: str) -> JobOutcome:
         screen = self.choose(self.home(), function)
         screen = self.choose(screen, "Recipient", to=to)
@@ -316,6 +336,7 @@ class RemotePanel:
             self.press("OK")
         return outcome
 
+    @step("{device}: Scan to My Email as the user {user_id} from the panel")
     def scan_to_my_email(self, user_id: str) -> JobOutcome | PanelSignIn:
         """Scan to My Email as ``user_id`` (Serverless, guide §6): the job's outcome, or the sign-in it asks for."""
         screen = self.choose(self.home(), SCAN_TO_MY_EMAIL, user_id=user_id)
@@ -328,6 +349,7 @@ class RemotePanel:
             raise PanelError(f"{SCAN_TO_MY_EMAIL} as {user_id!r}: {' '.join(screen.lines)}")
         return self._outcome(screen)
 
+    @step("{device}: wait for the panel to report the sign-in and choose OK")
     def finish_sign_in(self, timeout: float = 60.0) -> None:
         """After the person signed in: wait for the device's success message and choose OK, which saves it."""
         deadline = time.monotonic() + timeout
@@ -405,6 +427,7 @@ class OperatorPanel:
         self._confirm(f"from the home screen go to {' > '.join(items)} (if a lock icon is shown, select it and "
                       "log in as administrator first)")
 
+    @step("{device}: read Email Server Status on the panel (operator)")
     def email_server_sheet(self) -> StatusSheet:
         self.navigate(*EMAIL_SERVER_STATUS)
         lines = self._block("Type or paste the Key : Value lines the screen shows, or give the path of a photo "
@@ -415,11 +438,15 @@ class OperatorPanel:
     def email_server_status(self) -> EmailServerStatus:
         return _email_of(self.email_server_sheet(), "the operator's reading of Email Server Status")
 
+    @step("{device}: print the network status sheet (operator)")
     def print_status_sheet(self) -> bytes | None:
         """The printed sheet as the operator scanned or photographed it (PDF or image bytes); None if none."""
         self.navigate(*PRINT_STATUS_SHEET)
         self._confirm("confirm the message and start printing")
-        return self._file("Path of a scan or photo (PDF, PNG, JPEG) of the printed sheet; Enter if none printed")
+        sheet = self._file("Path of a scan or photo (PDF, PNG, JPEG) of the printed sheet; Enter if none printed")
+        if sheet is not None:
+            keep_status_sheet(sheet)
+        return sheet
 
     def scan_to_email(self, to: str) -> JobOutcome:
         return self._send(SCAN_TO_EMAIL, to)
@@ -427,16 +454,19 @@ class OperatorPanel:
     def fax(self, to: str) -> JobOutcome:
         return self._send(FAX, to)
 
+    @step("{device}: {function} to {to} from the panel")
     def _send(self, function: str, to: str) -> JobOutcome:
         self._confirm(f"place a document, choose [{function}] on the home screen, enter the recipient {to} and "
                       "press [Start]")
         return JobOutcome.from_lines(self._block("What does the panel say when it has finished?"))
 
+    @step("{device}: Scan to My Email as the user {user_id} from the panel")
     def scan_to_my_email(self, user_id: str) -> JobOutcome | PanelSignIn:
         self._confirm(f"choose [{SCAN_TO_MY_EMAIL}] and identify as the user {user_id}")
         lines = self._block("What does the panel show? (a sign-in screen's URL and Code lines, or the job's result)")
         screen = PanelScreen(title="", lines=tuple(lines))
         return PanelSignIn.from_screen(screen) or JobOutcome.from_lines(lines)
 
+    @step("{device}: wait for the panel to report the sign-in and choose OK")
     def finish_sign_in(self, timeout: float = 60.0) -> None:
         self._confirm(f"when the panel says \"{SERVERLESS_SUCCESS}\", choose [OK]")

@@ -26,7 +26,9 @@ from harness.device.webconfig.email_server import EmailServerPage, EmailServerSe
 from harness.device.webconfig.network import NetworkStatusPage
 from harness.msft.signin_page import DeviceLoginOutcome, MicrosoftDeviceLogin
 from harness.reporting import evidence
+from harness.reporting.browser_evidence import watched_context
 from harness.reporting.redaction import register_secret
+from harness.reporting.steps import step
 
 __all__ = [
     "Account", "MicrosoftSignInRefused", "MsftPageFactory", "SignInNotPersisted", "SignInResult",
@@ -80,12 +82,12 @@ class SignInResult:
 
 @contextmanager
 def second_context(browser: Browser, **options: Any) -> Iterator[Page]:
-    """A page in a new browser context of ``browser`` (closed on exit): use as ``lambda: second_context(b)``."""
-    context = browser.new_context(**options)
-    try:
+    """A page in a new browser context of ``browser`` (closed on exit): use as ``lambda: second_context(b)``.
+
+    The context is traced, so a sign-in that breaks leaves its screenshot and trace as the test's evidence.
+    """
+    with watched_context(browser, "Microsoft sign-in", **options) as context:
         yield context.new_page()
-    finally:
-        context.close()
 
 
 def complete_device_login(msft_page_factory: MsftPageFactory, code: SignInCode, account: Account, *,
@@ -98,6 +100,7 @@ def complete_device_login(msft_page_factory: MsftPageFactory, code: SignInCode, 
                                                    accept=accept)
 
 
+@step("{device}: sign in to {service} with OAuth2 as {account.upn}, click OK and check it is saved")
 def sign_in_device(webconfig_page: EmailServerPage, msft_page_factory: MsftPageFactory, account: Account, *,
                    service: EmailService = "Microsoft Exchange Online", consent_for_organization: bool = True,
                    sender: str | None = None) -> SignInResult:

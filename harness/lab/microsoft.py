@@ -20,6 +20,7 @@ from harness.lab.labfile import MsftInfo
 from harness.msft.control_client import TierControl
 from harness.msft.real.mailbox import GraphMailbox, MailMessage
 from harness.reporting import evidence
+from harness.reporting.steps import step
 
 Message = dict[str, Any]
 
@@ -57,6 +58,7 @@ class MicrosoftSide(Protocol):
     def close(self) -> None: ...
 
 
+@step("Microsoft: wait up to {timeout:.0f} s for a message to {address}")
 def wait_for_message(side: MicrosoftSide, address: str, predicate: Callable[[Message], bool], *,
                      timeout: float = 30.0, poll: float = 0.25) -> Message:
     """The first message in ``address``'s mailbox matching ``predicate``, polling until ``timeout``."""

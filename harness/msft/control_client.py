@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import requests
 
+from harness.reporting.steps import step
+
 JSON = dict[str, Any]
 
 
@@ -77,6 +79,7 @@ class TierControl:
     def clock(self) -> JSON:
         return self.request("GET", "/clock")
 
+    @step("Lab: move the virtual clock forward {seconds} s")
     def advance_clock(self, seconds: float) -> JSON:
         return self.request("POST", "/clock/advance", {"seconds": seconds})
 
@@ -84,6 +87,7 @@ class TierControl:
     def messages(self, address: str) -> list[JSON]:
         return self.request("GET", f"/mailboxes/{_seg(address)}/messages")["messages"]
 
+    @step("Microsoft tier: empty the mailbox of {address}")
     def clear_messages(self, address: str) -> int:
         return self.request("DELETE", f"/mailboxes/{_seg(address)}/messages")["deleted"]
 
@@ -94,36 +98,44 @@ class TierControl:
     def tenant(self) -> JSON:
         return self.request("GET", "/tenant")
 
+    @step("Microsoft tier: set the organisation's SMTP AUTH to {enabled}")
     def set_tenant_smtp_auth(self, enabled: bool) -> JSON:
         return self.request("PUT", "/tenant/smtp-auth", {"enabled": enabled})
 
+    @step("Microsoft tier: set security defaults to {enabled}")
     def set_security_defaults(self, enabled: bool) -> JSON:
         return self.request("PUT", "/tenant/security-defaults", {"enabled": enabled})
 
+    @step("Microsoft tier: set SMTP AUTH of the mailbox {upn} to {enabled}")
     def set_mailbox_smtp_auth(self, upn: str, enabled: bool | None) -> JSON:
         """``None`` makes the mailbox inherit the organisation's switch."""
         return self.request("PUT", f"/users/{_seg(upn)}/smtp-auth", {"enabled": enabled})
 
+    @step("Microsoft tier: revoke the sign-in sessions of {upn}")
     def revoke_sessions(self, upn: str) -> JSON:
         return self.request("POST", f"/users/{_seg(upn)}/revoke-sessions")
 
     def conditional_access(self) -> list[JSON]:
         return self.request("GET", "/tenant/conditional-access")
 
+    @step("Microsoft tier: add the conditional access policy {name!r} (blocks {applies_to})")
     def add_conditional_access(self, name: str, users: list[str] | None = None, applies_to: str = "all") -> JSON:
         """Add a blocking policy for ``users`` (default: everyone) on every sign-in or only ``device_code``."""
         return self.request("POST", "/tenant/conditional-access",
                             {"name": name, "users": users or ["all"], "applies_to": applies_to})
 
+    @step("Microsoft tier: remove the conditional access policy {name!r}")
     def remove_conditional_access(self, name: str) -> JSON:
         return self.request("DELETE", f"/tenant/conditional-access/{_seg(name)}")
 
+    @step("Microsoft tier: set public client flows of app {client_id} to {enabled}")
     def set_public_client_flows(self, client_id: str, enabled: bool) -> JSON:
         return self.request("PUT", f"/apps/{_seg(client_id)}/public-client-flows", {"enabled": enabled})
 
     def consent(self, client_id: str) -> list[JSON]:
         return self.request("GET", f"/apps/{_seg(client_id)}/consent")
 
+    @step("Microsoft tier: grant consent to app {client_id} for {principal}")
     def grant_consent(self, client_id: str, principal: str = "all", scopes: list[str] | None = None) -> list[JSON]:
         """Grant the app consent for the organisation (``principal='all'``) or one user's UPN."""
         body: JSON = {"principal": principal}
@@ -131,6 +143,7 @@ class TierControl:
             body["scopes"] = scopes
         return self.request("POST", f"/apps/{_seg(client_id)}/consent", body)
 
+    @step("Microsoft tier: revoke every consent to app {client_id}")
     def revoke_consent(self, client_id: str) -> int:
         return self.request("DELETE", f"/apps/{_seg(client_id)}/consent")["removed"]
 

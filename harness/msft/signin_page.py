@@ -13,6 +13,8 @@ from typing import Literal
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 
+from harness.reporting.steps import step
+
 SIGNED_IN_TEXT = "You have signed in to the"
 DECLINED_TEXT = "You have declined to sign in"
 ORG_CONSENT_LABEL = "Consent on behalf of your organization"
@@ -54,6 +56,7 @@ class MicrosoftDeviceLogin:
         self.signed_in_text = page.get_by_text(SIGNED_IN_TEXT)
         self.declined_text = page.get_by_text(DECLINED_TEXT)
 
+    @step("Microsoft: enter the code at {verification_uri} and sign in as {upn}")
     def complete(self, verification_uri: str, user_code: str, upn: str, password: str, *,
                  consent_for_organization: bool = True, accept: bool = True) -> DeviceLoginOutcome:
         """Open ``verification_uri``, enter the code, sign in as ``upn`` and answer the permissions page.

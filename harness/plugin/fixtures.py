@@ -20,6 +20,7 @@ from harness.lab.microsoft import BuiltinSide, Mailbox, MicrosoftSide, RealSide
 from harness.lab.session import DeviceUnderTest, LabSession
 from harness.lab.yamlfile import InventoryError
 from harness.plugin import options
+from harness.reporting.browser_evidence import watched_context
 
 
 @pytest.fixture(scope="session")
@@ -110,15 +111,12 @@ def lab_browser(msft: MicrosoftSide) -> Iterator[Browser]:
 
 @pytest.fixture
 def webconfig(device: DeviceUnderTest, lab_browser: Browser) -> Iterator[WebConfig]:
-    """The device's Web Config in a fresh browser context, logged in as administrator."""
-    context = lab_browser.new_context()
-    try:
+    """The device's Web Config in a fresh browser context (traced for failure evidence), logged in as administrator."""
+    with watched_context(lab_browser, f"Web Config of {device.name}") as context:
         page = context.new_page()
         wc = WebConfig.detected(page, device.webconfig_url, device.locator_profile)
         wc.session.log_in(device.admin_password)
         yield wc
-    finally:
-        context.close()
 
 
 @pytest.fixture

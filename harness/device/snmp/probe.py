@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import re
 from collections import defaultdict
+
+import allure
 
 from harness.device.snmp import oids
 from harness.device.snmp.results import (
@@ -33,6 +36,9 @@ from harness.device.snmp.results import (
 )
 from harness.device.snmp.session import DEFAULT_PORT, Credentials, SnmpSession, Value
 from harness.device.snmp.st2 import St2Error, St2Status, parse_st2
+from harness.reporting import evidence
+from harness.reporting.record import AttachmentKind
+from harness.reporting.steps import device_label, step_title
 
 __all__ = ["probe", "probe_sync", "read_alerts", "read_identity", "read_st2", "read_status", "read_supplies"]
 
@@ -65,9 +71,14 @@ def probe_sync(host: str, port: int = DEFAULT_PORT, credentials: Credentials | N
                timeout: float = 2.0, retries: int = 1) -> SnmpProbe:
     """:func:`probe` from synchronous code: a fresh loop (and engine) in a worker thread, so it also works
     when the caller's thread already runs a loop."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="snmp-probe") as pool:
-        future = pool.submit(asyncio.run, probe(host, port, credentials, timeout=timeout, retries=retries))
-        return future.result()
+    where = device_label(f"{host}:{port}")
+    with allure.step(step_title(f"{where}: read SNMP identity, status, alerts, supplies and ST2 record")):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="snmp-probe") as pool:
+            future = pool.submit(asyncio.run, probe(host, port, credentials, timeout=timeout, retries=retries))
+            found = future.result()
+        evidence.attach(f"SNMP readings of {where}", json.dumps(found.to_dict(), indent=2, default=str),
+                        AttachmentKind.SNMP, media_type="application/json", extension="json")
+        return found
 
 
 async def read_identity(session: SnmpSession) -> SnmpIdentity:

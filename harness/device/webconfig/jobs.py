@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from harness.device.jobs import ErrorCodeTable, Job, parse_jobs_csv, parse_jobs_page
 from harness.device.webconfig.base import Downloaded, WebConfigPage
+from harness.reporting import evidence
+from harness.reporting.record import AttachmentKind
 from harness.reporting.steps import step
 
 
@@ -22,7 +24,10 @@ class JobHistoryPage(WebConfigPage):
         """Download the CSV through the page's own export form (history type: all)."""
         self.open()
         self.select("history_type", self.options("history_type")[0])
-        return self.download("export_csv")
+        exported = self.download("export_csv")
+        evidence.attach(f"job history CSV ({exported.filename})", exported.content, AttachmentKind.JOB_HISTORY,
+                        media_type="text/csv", extension="csv")
+        return exported
 
     def csv_jobs(self, table: ErrorCodeTable | None = None) -> list[Job]:
         return parse_jobs_csv(self.export_csv().content, table)

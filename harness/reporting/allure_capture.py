@@ -1,0 +1,165 @@
+"""The pytest side of the Allure results: failure evidence, the tier's evidence per test, failure classes,
+``environment.properties`` and ``categories.json`` — all through the redaction filter.
+
+Per test: each watched browser context starts a trace chunk; on a failure every open page is photographed and
+the chunks saved (``browser_evidence``); after tear-down the tier's new SMTP sessions and sign-in log entries
+are attached (``tier_evidence``); a failed result's message is led by its failure class and carries it as a
+label, so the categories match. At the end of the session (the controller, under pytest-xdist) the
+environment and categories files are written into the alluredir.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from allure_commons.model2 import Label, StatusDetails
+
+import harness
+from harness.lab.inventory import load_inventory
+from harness.lab.outcomes import FailureClass
+from harness.lab.session import LabSession
+from harness.lab.yamlfile import InventoryError
+from harness.plugin.options import inventory_path
+from harness.reporting.allure_files import (
+    describe_device,
+    environment_from_record,
+    failure_message,
+    install_redacting_writer,
+    write_categories,
+    write_environment,
+)
+from harness.reporting.browser_evidence import browser_evidence
+from harness.reporting.record import RECORD_NAME, load_record
+from harness.reporting.steps import name_device
+from harness.reporting.tier_evidence import TierEvidence
+
+FAILURE_LABEL = "failure_class"
+_SESSIONS = pytest.StashKey[list[LabSession]]()
+_TIER = pytest.StashKey[TierEvidence]()
+_CAPTURED = pytest.StashKey[bool]()
+
+
+def _alluredir(config: pytest.Config) -> Path | None:
+    value = getattr(config.option, "allure_report_dir", None)
+    return Path(value) if value else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SESSIONS] = []
+    if _alluredir(config) is not None:
+        install_redacting_writer(config.add_cleanup)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[None]:
+    outcome = yield
+    if fixturedef.argname != "lab" or outcome.excinfo is not None:
+        return
+    session = outcome.get_result()
+    if not isinstance(session, LabSession):
+        return
+    config = request.config
+    config.stash[_SESSIONS].append(session)
+    for device in session.devices.values():
+        name_device(device.name, device.webconfig_url, f"{device.snmp_host}:{device.snmp_port}")
+    if session.lab is not None and _TIER not in config.stash:
+        tier = TierEvidence(session.lab.msft.control_client())
+        tier.skip_existing()
+        config.stash[_TIER] = tier
+        config.add_cleanup(tier.control.close)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[_CAPTURED] = False
+    browser_evidence().begin_test()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed:
+        return
+    if not item.stash.get(_CAPTURED, False):
+        item.stash[_CAPTURED] = True
+        browser_evidence().keep_failure()
+    failure = dict(report.user_properties).get(FAILURE_LABEL)  # the plugin's classification (hooks.py)
+    if failure is not None:
+        _mark_allure_result(item.config, FailureClass(failure))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    yield
+    tier = item.config.stash.get(_TIER, None)
+    if tier is not None:
+        tier.attach_new()
+    browser_evidence().end_test()
+
+
+def _mark_allure_result(config: pytest.Config, failure: FailureClass) -> None:
+    """Lead the Allure result's message with the failure class and label it, so categories.json matches."""
+    listener = config.pluginmanager.get_plugin("allure_listener")
+    if listener is None:
+        return
+    result = listener.allure_logger.get_test(None)
+    if result is None:
+        return
+    details = result.statusDetails or StatusDetails()
+    details.message = failure_message(failure, details.message)
+    result.statusDetails = details
+    result.labels = [label for label in result.labels if label.name != FAILURE_LABEL]
+    result.labels.append(Label(name=FAILURE_LABEL, value=failure.value))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    alluredir = _alluredir(config)
+    if alluredir is None or hasattr(config, "workerinput"):
+        return  # pytest-xdist workers leave the run's files to the controller
+    write_categories(alluredir)
+    write_environment(alluredir, _environment(config))
+
+
+def _environment(config: pytest.Config) -> dict[str, str]:
+    """From the run record when this run writes one, else from what this process saw of the lab."""
+    report_dir = getattr(config.option, "report_dir", None)
+    if report_dir and (Path(report_dir) / RECORD_NAME).is_file():
+        return environment_from_record(load_record(Path(report_dir)))
+    properties = {"harness.version": harness.__version__, "git.revision": _git_revision() or "unknown"}
+    sessions = config.stash.get(_SESSIONS, [])
+    if sessions:
+        lab = sessions[0]
+        properties["tier"] = "builtin" if lab.builtin else "real"
+        properties["inventory"] = str(lab.inventory_path)
+        for device in lab.devices.values():
+            properties[f"device.{device.name}"] = describe_device(device.model, device.firmware, device.serial,
+                                                                  device.kind)
+        return properties
+    path = inventory_path(config)
+    properties["inventory"] = str(path)
+    try:
+        inventory = load_inventory(path)
+    except InventoryError:
+        return properties  # a broken inventory already failed the run
+    for entry in inventory.devices:
+        properties[f"device.{entry.name}"] = getattr(entry, "model", None) or "unknown model"
+    return properties
+
+
+def _git_revision() -> str | None:
+    root = Path(harness.__file__).resolve().parents[1]
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5,
+                              check=False)
+    except OSError:
+        return None
+    return done.stdout.strip() or None
