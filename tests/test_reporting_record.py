@@ -212,3 +212,22 @@ def test_device_facts_come_from_the_lab_and_pre_flight(pytester: pytest.Pytester
     assert len(others) == 3 and all(d.address is None for d in others)  # inventory facts only: never reached
     admin_password = scanner.serial  # a virtual device's default admin password is its (public) serial
     assert admin_password in (report_dir / "run.json").read_text()
+
+
+def test_epson_hil_run_asks_for_the_record_and_appends_it_to_the_history(tmp_path: Path) -> None:
+    import argparse
+    from datetime import UTC, datetime
+
+    from harness.cli.run import pytest_arguments, record_history
+    from harness.reporting.collector import write_record
+
+    args = argparse.Namespace(suites=Path("suites"), inventory=Path("inv.yaml"), device=[], workers=2, pytest_args=[])
+    argv = pytest_arguments(args, "r1", tmp_path / "r1")
+    assert argv[argv.index("--report-dir") + 1] == str(tmp_path / "r1")
+    out = tmp_path / "r1"
+    assert record_history(out, tmp_path, None) is None  # no record, nothing appended
+    out.mkdir()
+    write_record(RunRecord(run_id="r1", started=datetime.now(UTC), harness_version="0", inventory_path="inv.yaml",
+                           inventory_digest="0" * 64, tier="builtin"), out)
+    url = record_history(out, tmp_path, None)
+    assert url is not None and url.endswith("history.sqlite") and (tmp_path / "history.sqlite").is_file()

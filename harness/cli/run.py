@@ -26,6 +26,9 @@ def register(sub: Any) -> None:
                      help="results go to DIR/<run-id>/ (default: reports)")
     run.add_argument("--suites", type=Path, default=DEFAULT_SUITES, metavar="DIR", help="the suites (default: suites)")
     run.add_argument("--run-id", metavar="ID", help="this run's id (default: UTC time and a random suffix)")
+    run.add_argument("--history-url", metavar="URL",
+                     help="history database (SQLAlchemy URL, e.g. a lab's shared PostgreSQL; "
+                          "default: sqlite DIR/history.sqlite of --out)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
                      help="anything after -- goes to pytest unchanged")
     run.set_defaults(func=run_suites)
@@ -37,7 +40,7 @@ def new_run_id() -> str:
 
 def pytest_arguments(args: argparse.Namespace, run_id: str, out: Path) -> list[str]:
     """The pytest command line for one run."""
-    argv = [str(args.suites), "--inventory", str(args.inventory), "--run-id", run_id,
+    argv = [str(args.suites), "--inventory", str(args.inventory), "--run-id", run_id, "--report-dir", str(out),
             f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}",
             "-o", "junit_family=xunit2", "-q", "--no-header", "-p", "no:cacheprovider"]
     for name in args.device:
@@ -68,13 +71,29 @@ def run_suites(args: argparse.Namespace) -> int:
     print(f"epson-hil run {run_id}: suites {args.suites} against {args.inventory}; results in {out}", flush=True)
     code = pytest.main(pytest_arguments(args, run_id, out), plugins=[progress])
     print(f"\nrun {run_id}\n{progress.summary()}\nresults: {out}")
-    write_run_signoff(out)
+    history = record_history(out, args.out, getattr(args, "history_url", None))
+    write_run_signoff(out, history)
     if code == pytest.ExitCode.OK and progress.ok:
         return 0
     return 1 if code in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.OK) else int(code)
 
 
-def write_run_signoff(out: Path) -> None:
+def record_history(out: Path, reports_dir: Path, url: str | None) -> str | None:
+    """Append the run's record to the history; the history's URL, or None when nothing was appended."""
+    from harness.reporting.history import append_run, history_url
+    from harness.reporting.record import RECORD_NAME, load_record
+
+    if not (out / RECORD_NAME).is_file():
+        return None
+    try:
+        append_run(load_record(out), url, reports_dir=reports_dir)
+    except Exception as exc:  # the run's results stand; say why the history lacks it
+        print(f"history: the run was not appended: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    return history_url(url, reports_dir)
+
+
+def write_run_signoff(out: Path, history_url: str | None = None) -> None:
     """The run's PDF sign-off, when the run left a record; a report that fails does not change the run's status."""
     from harness.reporting.record import RECORD_NAME
     from harness.reporting.signoff import write_signoff
@@ -83,7 +102,7 @@ def write_run_signoff(out: Path) -> None:
         print(f"no {RECORD_NAME} in {out}: no sign-off report", file=sys.stderr)
         return
     try:
-        print(f"sign-off: {write_signoff(out)}")
+        print(f"sign-off: {write_signoff(out, history_url=history_url)}")
     except Exception as exc:  # the run's results stand; say why the report is missing
         print(f"sign-off report failed: {type(exc).__name__}: {exc} (retry with: epson-hil report {out})",
               file=sys.stderr)
