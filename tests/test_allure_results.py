@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -29,6 +30,7 @@ from harness.reporting.allure_files import (
     write_categories,
     write_environment,
 )
+from harness.reporting.allure_html import RESULTS_DIR, AllureCliMissing, AllureHtmlError, render_html
 from harness.reporting.browser_evidence import TRACE_MEDIA_TYPE
 from harness.reporting.record import DeviceRecord, RunRecord
 from harness.reporting.redaction import register_secret
@@ -82,8 +84,9 @@ def allure_run(tmp_path_factory: pytest.TempPathFactory, inventory_path: Path) -
     (where / "conftest.py").write_text(CONFTEST)
     results = where / "allure-results"
     done = subprocess.run([sys.executable, "-m", "pytest", "test_suite.py", "--device", DEVICE,
-                           "--inventory", str(inventory_path.resolve()), f"--alluredir={results}", "--infra-retries=0", "-p", "no:cacheprovider", "-q",
-                           "-o", "addopts=", f"--rootdir={where}"],
+                           "--inventory", str(inventory_path.resolve()), f"--alluredir={results}",
+                           "--infra-retries=0", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
+                           f"--rootdir={where}"],
                           cwd=where, capture_output=True, text=True, timeout=600, check=False)
     return {"output": done.stdout + done.stderr, "results": results,
             "secrets": json.loads((where / "secrets.json").read_text()), "by_name": _results_by_name(results)}
@@ -338,3 +341,32 @@ def test_the_redacting_writer_removes_secrets_from_results_and_attachments(tmp_p
     text = "".join(p.read_text() for p in tmp_path.iterdir() if p.name != "src.txt")
     assert "Another-Secret-77" not in text and "hunter2" not in text and "abcdefghijklmnop" not in text
     assert text.count("[redacted]") == 4
+
+
+# --- the HTML report -----------------------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("allure") is None,
+                    reason="the Allure 3 command line is not installed here (npm install -g allure)")
+def test_render_html_builds_the_report_with_the_failure_categories(allure_run: dict[str, Any],
+                                                                    tmp_path: Path) -> None:
+    shutil.copytree(allure_run["results"], tmp_path / RESULTS_DIR)
+    index = render_html(tmp_path)
+    assert index == tmp_path / "allure-report" / "index.html" and "<html" in index.read_text().lower()
+    rendered = " ".join(p.read_text(errors="replace") for p in index.parent.rglob("*.json"))
+    assert "Device defect: the device did not behave as the guide says" in rendered
+
+
+def test_render_html_says_how_to_get_the_allure_command_line(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / RESULTS_DIR).mkdir()
+    (tmp_path / RESULTS_DIR / "0-result.json").write_text("{}")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(AllureCliMissing, match="npm install -g allure"):
+        render_html(tmp_path)
+
+
+def test_render_html_needs_results(tmp_path: Path) -> None:
+    with pytest.raises(AllureHtmlError, match="no Allure results"):
+        render_html(tmp_path)
