@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Generator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -215,8 +215,9 @@ class RunCollector:
         evidence.finish_test()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
-        report: pytest.TestReport = yield
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
         if report.failed and call.excinfo is not None and item.nodeid not in self.words:
             words = device_words(call.excinfo.value)
             if words:
@@ -248,7 +249,7 @@ class RunCollector:
         # Taken off the report, so JUnit XML does not repeat it as a property.
         for prop in [p for p in report.user_properties if p[0] == RECORD_PROPERTY]:
             report.user_properties.remove(prop)
-            self.payloads[report.nodeid] = json.loads(prop[1])
+            self.payloads[report.nodeid] = json.loads(str(prop[1]))
         self.reports[report.nodeid].append(report)
 
     @pytest.hookimpl(optionalhook=True)
@@ -330,7 +331,8 @@ def test_record(nodeid: str, reports: list[pytest.TestReport], payload: dict[str
     test = payload.get("test") or test_id(nodeid)
     started = payload.get("started")
     return TestRecord(
-        nodeid=nodeid, test=test, device=payload.get("device") or props.get("device"), section=payload.get("section"),
+        nodeid=nodeid, test=test, device=payload.get("device") or _str_or_none(props.get("device")),
+        section=payload.get("section"),
         claims=claims.get(test, []), title=payload.get("title") or "", outcome=outcome,
         skip_reason=redactor().redact_text(skip_reason) if skip_reason else None,
         failure_class=failure_class if failed else None, phase=failed.when if failed else None,
@@ -338,6 +340,10 @@ def test_record(nodeid: str, reports: list[pytest.TestReport], payload: dict[str
         longrepr=redactor().redact_text(str(failed.longrepr))[:MAX_LONGREPR] if failed else None,
         attempts=attempts, started=datetime.fromtimestamp(started, UTC) if started else None, duration=duration,
         measurements=payload.get("measurements", []), attachments=payload.get("attachments", []))
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
