@@ -10,7 +10,6 @@ environment and categories files are written into the alluredir.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,21 +17,27 @@ from typing import Any
 import pytest
 from allure_commons.model2 import Label, StatusDetails
 
-import harness
-from harness.lab.inventory import load_inventory
+from harness.lab.inventory import BuiltinMicrosoft, load_inventory
 from harness.lab.outcomes import FailureClass
 from harness.lab.session import LabSession
 from harness.lab.yamlfile import InventoryError
 from harness.plugin.options import inventory_path
 from harness.reporting.allure_files import (
-    describe_device,
     environment_from_record,
+    environment_properties,
     failure_message,
     install_redacting_writer,
     write_categories,
     write_environment,
 )
 from harness.reporting.browser_evidence import browser_evidence
+from harness.reporting.collector import (
+    device_capabilities,
+    device_record,
+    git_revision,
+    harness_version,
+    inventory_devices,
+)
 from harness.reporting.record import RECORD_NAME, load_record
 from harness.reporting.steps import name_device
 from harness.reporting.tier_evidence import TierEvidence
@@ -41,17 +46,20 @@ FAILURE_LABEL = "failure_class"
 _SESSIONS = pytest.StashKey[list[LabSession]]()
 _TIER = pytest.StashKey[TierEvidence]()
 _CAPTURED = pytest.StashKey[bool]()
+_ALLUREDIR = pytest.StashKey[Path | None]()
 
 
 def _alluredir(config: pytest.Config) -> Path | None:
     value = getattr(config.option, "allure_report_dir", None)
-    return Path(value) if value else None
+    return Path(value).absolute() if value else None  # as allure-pytest takes it: before any chdir
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSIONS] = []
-    if _alluredir(config) is not None:
+    alluredir = _alluredir(config)
+    config.stash[_ALLUREDIR] = alluredir
+    if alluredir is not None:
         install_redacting_writer(config.add_cleanup)
 
 
@@ -122,7 +130,7 @@ def _mark_allure_result(config: pytest.Config, failure: FailureClass) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    alluredir = _alluredir(config)
+    alluredir = config.stash.get(_ALLUREDIR, None)
     if alluredir is None or hasattr(config, "workerinput"):
         return  # pytest-xdist workers leave the run's files to the controller
     write_categories(alluredir)
@@ -134,32 +142,18 @@ def _environment(config: pytest.Config) -> dict[str, str]:
     report_dir = getattr(config.option, "report_dir", None)
     if report_dir and (Path(report_dir) / RECORD_NAME).is_file():
         return environment_from_record(load_record(Path(report_dir)))
-    properties = {"harness.version": harness.__version__, "git.revision": _git_revision() or "unknown"}
+    path = inventory_path(config)
     sessions = config.stash.get(_SESSIONS, [])
     if sessions:
         lab = sessions[0]
-        properties["tier"] = "builtin" if lab.builtin else "real"
-        properties["inventory"] = str(lab.inventory_path)
-        for device in lab.devices.values():
-            properties[f"device.{device.name}"] = describe_device(device.model, device.firmware, device.serial,
-                                                                  device.kind)
-        return properties
-    path = inventory_path(config)
-    properties["inventory"] = str(path)
-    try:
-        inventory = load_inventory(path)
-    except InventoryError:
-        return properties  # a broken inventory already failed the run
-    for entry in inventory.devices:
-        properties[f"device.{entry.name}"] = getattr(entry, "model", None) or "unknown model"
-    return properties
-
-
-def _git_revision() -> str | None:
-    root = Path(harness.__file__).resolve().parents[1]
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5,
-                              check=False)
-    except OSError:
-        return None
-    return done.stdout.strip() or None
+        builtin, devices = lab.builtin, [device_record(lab, name) for name in lab.devices]
+    else:
+        try:
+            inventory = load_inventory(path)
+        except InventoryError:
+            return {"harness.version": harness_version(), "inventory": str(path)}  # the run failed on it already
+        builtin = isinstance(inventory.msft, BuiltinMicrosoft)
+        devices = list(inventory_devices(inventory, device_capabilities(inventory)).values())
+    revision, dirty = git_revision(Path(config.rootpath))
+    return environment_properties(harness_version=harness_version(), git_revision=revision, git_dirty=dirty,
+                                  tier="builtin" if builtin else "real", inventory=str(path), devices=devices)

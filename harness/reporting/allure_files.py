@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
 from harness.lab.outcomes import FailureClass
-from harness.reporting.record import RunRecord
+from harness.reporting.record import DeviceRecord, RunRecord
 from harness.reporting.redaction import redactor
 
 CATEGORIES_FILE = "categories.json"
@@ -59,18 +59,23 @@ def write_categories(alluredir: Path) -> Path:
 
 def environment_from_record(record: RunRecord) -> dict[str, str]:
     """The run's environment as Allure shows it: each device with model, firmware and serial, tier, harness."""
-    properties = {"harness.version": record.harness_version,
-                  "git.revision": (record.git_revision or "unknown") + (" (modified)" if record.git_dirty else ""),
-                  "tier": record.tier, "run.id": record.run_id, "inventory": record.inventory_path}
-    for device in record.devices:
-        properties[f"device.{device.name}"] = describe_device(device.model, device.firmware, device.serial,
-                                                              device.kind)
+    return environment_properties(harness_version=record.harness_version, git_revision=record.git_revision,
+                                  git_dirty=record.git_dirty, tier=record.tier, inventory=record.inventory_path,
+                                  devices=record.devices, run_id=record.run_id)
+
+
+def environment_properties(*, harness_version: str, git_revision: str | None, git_dirty: bool, tier: str,
+                           inventory: str, devices: Iterable[DeviceRecord], run_id: str | None = None,
+                           ) -> dict[str, str]:
+    properties = {"harness.version": harness_version,
+                  "git.revision": (git_revision or "unknown") + (" (modified)" if git_dirty else ""),
+                  "tier": tier, "inventory": inventory}
+    if run_id:
+        properties["run.id"] = run_id
+    for device in devices:
+        parts = [device.model, f"firmware {device.firmware or 'unknown'}", f"serial {device.serial or 'unknown'}"]
+        properties[f"device.{device.name}"] = ", ".join(parts) + f" ({device.kind})"
     return properties
-
-
-def describe_device(model: str, firmware: str | None, serial: str | None, kind: str | None = None) -> str:
-    parts = [model, f"firmware {firmware or 'unknown'}", f"serial {serial or 'unknown'}"]
-    return ", ".join(parts) + (f" ({kind})" if kind else "")
 
 
 def write_environment(alluredir: Path, properties: Mapping[str, str]) -> Path:
