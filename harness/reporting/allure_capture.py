@@ -127,8 +127,9 @@ def _mark_allure_result(config: pytest.Config, failure: FailureClass) -> None:
     result.labels.append(Label(name=FAILURE_LABEL, value=failure.value))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    yield  # after every plugin's own: the run record is written by then
     config = session.config
     alluredir = config.stash.get(_ALLUREDIR, None)
     if alluredir is None or hasattr(config, "workerinput"):
