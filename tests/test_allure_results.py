@@ -32,7 +32,7 @@ from harness.reporting.allure_files import (
 )
 from harness.reporting.allure_html import RESULTS_DIR, AllureCliMissing, AllureHtmlError, render_html
 from harness.reporting.browser_evidence import TRACE_MEDIA_TYPE
-from harness.reporting.record import DeviceRecord, RunRecord
+from harness.reporting.record import DeviceRecord, RunRecord, load_record
 from harness.reporting.redaction import register_secret
 from harness.reporting.steps import name_device, step
 
@@ -82,13 +82,14 @@ def allure_run(tmp_path_factory: pytest.TempPathFactory, inventory_path: Path) -
     where = tmp_path_factory.mktemp("allure-run")
     (where / "test_suite.py").write_text(SUITE)
     (where / "conftest.py").write_text(CONFTEST)
-    results = where / "allure-results"
+    run_dir = where / "run"
+    results = run_dir / "allure-results"  # where 'epson-hil run' puts them
     done = subprocess.run([sys.executable, "-m", "pytest", "test_suite.py", "--device", DEVICE,
                            "--inventory", str(inventory_path.resolve()), f"--alluredir={results}",
-                           "--infra-retries=0", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
-                           f"--rootdir={where}"],
+                           f"--report-dir={run_dir}", "--infra-retries=0", "-p", "no:cacheprovider", "-q",
+                           "-o", "addopts=", f"--rootdir={where}"],
                           cwd=where, capture_output=True, text=True, timeout=600, check=False)
-    return {"output": done.stdout + done.stderr, "results": results,
+    return {"output": done.stdout + done.stderr, "results": results, "run_dir": run_dir,
             "secrets": json.loads((where / "secrets.json").read_text()), "by_name": _results_by_name(results)}
 
 
@@ -210,17 +211,36 @@ def _category(rules: list[dict[str, Any]], result: dict[str, Any]) -> str | None
 @pytest.mark.slow
 def test_environment_names_the_devices_tier_and_harness(allure_run: dict[str, Any]) -> None:
     environment = read_environment(allure_run["results"] / "environment.properties")
-    assert environment["tier"] == "builtin" and environment["harness.version"]
-    assert re.fullmatch(r"[0-9a-f]{40}|unknown", environment["git.revision"])
-    assert re.fullmatch(r".+, firmware \S+, serial \S+ \(virtual\)", environment[f"device.{DEVICE}"])
+    record = load_record(allure_run["run_dir"])
+    assert environment["tier"] == "builtin" and environment["harness.version"] == record.harness_version
+    assert environment["run.id"] == record.run_id
+    assert re.fullmatch(r"([0-9a-f]{40}|unknown)( \(modified\))?", environment["git.revision"])
+    device = next(d for d in record.devices if d.name == DEVICE)
+    assert environment[f"device.{DEVICE}"] == \
+        f"{device.model}, firmware {device.firmware}, serial {device.serial} (virtual)"
+    assert device.serial and device.firmware
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_no_secret_of_the_run_is_in_any_results_file(allure_run: dict[str, Any]) -> None:
+def test_the_evidence_is_in_the_run_record_too(allure_run: dict[str, Any]) -> None:
+    record = load_record(allure_run["run_dir"])
+    failed = next(t for t in record.tests if t.test.endswith("::test_signs_in_then_fails"))
+    kinds = {a.kind for a in failed.attachments}
+    assert {"screenshot", "playwright-trace", "smtp-transcript", "signin-log", "snmp-readings",
+            "job-history"} <= kinds
+    for attachment in failed.attachments:
+        assert (allure_run["run_dir"] / attachment.path).stat().st_size == attachment.size
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_no_secret_of_the_run_is_in_any_file_of_the_run(allure_run: dict[str, Any]) -> None:
     secrets = allure_run["secrets"]
     assert "Lab-Admin-Pa55!" in secrets and len(secrets) > 5  # tokens and codes of the sign-in too
-    for path in allure_run["results"].iterdir():
+    files = [p for p in allure_run["run_dir"].rglob("*") if p.is_file()]
+    assert len(files) > 20  # results, attachments, the record
+    for path in files:
         data = path.read_bytes()
         blobs = [data]
         if zipfile.is_zipfile(path):
