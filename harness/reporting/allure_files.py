@@ -18,6 +18,7 @@ from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
 from harness.lab.outcomes import FailureClass
+from harness.reporting.collector import redact_strings
 from harness.reporting.record import DeviceRecord, RunRecord
 from harness.reporting.redaction import redactor
 
@@ -133,7 +134,7 @@ class RedactingFileLogger(AllureFileLogger):
     """Allure's results writer with every result, container and attachment passed through the redactor."""
 
     def _report_item(self, item: Any) -> None:
-        data = _redacted(asdict(item, filter=lambda _, v: v or v is False))
+        data = redact_strings(asdict(item, filter=lambda _, v: v or v is False))
         filename = item.file_pattern.format(prefix=uuid.uuid4())
         tmp, final = self._report_dir / f"{filename}.tmp", self._report_dir / filename
         with open(tmp, "w", encoding="utf8") as file:
@@ -153,16 +154,6 @@ class RedactingFileLogger(AllureFileLogger):
         tmp.write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
         redactor().redact_file(tmp)
         os.replace(tmp, final)
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redactor().redact_text(value)
-    if isinstance(value, dict):
-        return {key: _redacted(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redacted(item) for item in value]
-    return value
 
 
 def install_redacting_writer(add_cleanup: Any) -> bool:
