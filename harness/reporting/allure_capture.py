@@ -10,12 +10,13 @@ environment and categories files are written into the alluredir.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from allure_commons.model2 import Label, StatusDetails
+from pluggy import Result
 
 from harness.lab.inventory import BuiltinMicrosoft, load_inventory
 from harness.lab.outcomes import FailureClass
@@ -64,7 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[None]:
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest,
+                         ) -> Generator[None, Result[Any], None]:
     outcome = yield
     if fixturedef.argname != "lab" or outcome.excinfo is not None:
         return
@@ -90,7 +92,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
+                              ) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     if not report.failed:
@@ -100,7 +103,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         browser_evidence().keep_failure()
     failure = dict(report.user_properties).get(FAILURE_LABEL)  # the plugin's classification (hooks.py)
     if failure is not None:
-        _mark_allure_result(item.config, FailureClass(failure))
+        _mark_allure_result(item.config, FailureClass(str(failure)))
 
 
 @pytest.hookimpl(hookwrapper=True)
