@@ -86,3 +86,15 @@ def test_a_run_without_a_record_says_there_is_no_sign_off(tmp_path: Path, capsys
     write_run_signoff(tmp_path)
     assert f"no run.json in {tmp_path}: no sign-off report" in capsys.readouterr().err
     assert not (tmp_path / "signoff.pdf").exists()
+
+
+def test_html_without_the_allure_command_line_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = write_run(tmp_path / "run-1", passing_run("html"))
+    (run_dir / "allure-results").mkdir()
+    (run_dir / "allure-results" / "0-result.json").write_text("{}")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    assert main(["report", str(run_dir), "--html"]) == 2
+    err = capsys.readouterr().err
+    assert "npm install -g allure" in err and "Traceback" not in err
+    assert (run_dir / "signoff.pdf").is_file()

@@ -67,10 +67,13 @@ def newest_run(out: Path) -> Path | None:
 
 def _html(run_dir: Path) -> int:
     try:
-        from harness.reporting.allure_html import render_html
+        from harness.reporting.allure_html import AllureHtmlError, render_html
     except ImportError as exc:
         return _fail(f"the Allure HTML report is not available in this harness ({exc})")
-    print(render_html(run_dir))
+    try:
+        print(render_html(run_dir))
+    except AllureHtmlError as exc:
+        return _fail(str(exc))
     return 0
 
 
