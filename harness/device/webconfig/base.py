@@ -105,8 +105,7 @@ class WebConfigPage:
 
     def shown(self, name: str) -> bool:
         """Whether the page shows ``name`` now (present and visible); never waits."""
-        found = self.loc(name)
-        return found.count() > 0 and found.first.is_visible()
+        return self.loc(name).first.is_visible()  # False when nothing matches: one round trip, not two
 
     def login_form_shown(self) -> bool:
         return self.loc("password", page_key="login").count() > 0
@@ -121,13 +120,12 @@ class WebConfigPage:
 
     def lines(self, name: str, *, page_key: str | None = None) -> tuple[str, ...]:
         """The visible text lines of every element ``name`` matches (a result box: one line per message)."""
-        found = self.loc(name, page_key=page_key)
-        texts = found.all_inner_texts() if found.count() else []
+        texts = self.loc(name, page_key=page_key).all_inner_texts()
         return tuple(line.strip() for text in texts for line in text.splitlines() if line.strip())
 
     def text(self, name: str) -> str:
-        found = self.loc(name)
-        return " ".join(found.first.inner_text().split()) if found.count() else ""
+        texts = self.loc(name).all_inner_texts()
+        return " ".join(texts[0].split()) if texts else ""
 
     def wait_shown(self, target: Locator, what: str, timeout_ms: float | None = None) -> None:
         try:
@@ -151,17 +149,14 @@ class WebConfigPage:
             raise ValueError(f"{self.title}: {name} has no option {label!r} (it offers {', '.join(offered) or 'none'})")
         self.loc(name).select_option(label=label, timeout=self.timeout_ms)
 
+    # Reads go through evaluate_all, which never waits: an absent field costs one round trip, not a count first.
     def selected(self, name: str) -> str:
-        field = self.loc(name)
-        if not field.count():
-            return ""
-        return str(field.first.evaluate("e => e.selectedIndex >= 0 ? e.options[e.selectedIndex].text : ''")).strip()
+        return str(self.loc(name).evaluate_all(
+            "es => es.length > 0 && es[0].selectedIndex >= 0 ? es[0].options[es[0].selectedIndex].text : ''")).strip()
 
     def options(self, name: str) -> list[str]:
-        field = self.loc(name)
-        if not field.count():
-            return []
-        return [t.strip() for t in field.first.evaluate("e => Array.from(e.options, o => o.text)")]
+        texts = self.loc(name).evaluate_all("es => es.length ? Array.from(es[0].options, o => o.text) : []")
+        return [t.strip() for t in texts]
 
     def check(self, name: str, option: str) -> None:
         """Check the radio button ``option`` (by the profile's option → value map)."""
@@ -173,13 +168,11 @@ class WebConfigPage:
         """The checked radio option's name (None when none is checked or its value is unknown)."""
         spec = self.locator_spec(name)
         found = self.loc(name).and_(self.page.locator(":checked"))
-        if not found.count():
-            return None
-        return spec.option_of(found.first.get_attribute("value") or "")
+        value = found.evaluate_all("es => es.length ? es[0].getAttribute('value') : null")
+        return None if value is None else spec.option_of(value or "")
 
     def value(self, name: str) -> str:
-        field = self.loc(name)
-        return field.first.input_value() if field.count() else ""
+        return str(self.loc(name).evaluate_all("es => es.length ? es[0].value ?? '' : ''"))
 
     # --- submitting -----------------------------------------------------------------------------------------
     def submit(self, button: str, *, result: str = "result") -> tuple[str, ...]:
