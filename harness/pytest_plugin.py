@@ -12,6 +12,7 @@ from harness.plugin.fixtures import (
     run_id,
     snmp,
     webconfig,
+    webconfig_pages,
 )
 from harness.plugin.hooks import (
     pytest_addoption,
@@ -43,4 +44,5 @@ __all__ = [
     "run_id",
     "snmp",
     "webconfig",
+    "webconfig_pages",
 ]

@@ -20,7 +20,8 @@ from harness.lab.microsoft import BuiltinSide, Mailbox, MicrosoftSide, RealSide
 from harness.lab.session import DeviceUnderTest, LabSession
 from harness.lab.yamlfile import InventoryError
 from harness.plugin import options
-from harness.reporting.browser_evidence import watched_context
+from harness.plugin.hooks import FAILURE_CLASS
+from harness.plugin.webconfig_pages import WebConfigPages
 
 
 @pytest.fixture(scope="session")
@@ -109,14 +110,23 @@ def lab_browser(msft: MicrosoftSide) -> Iterator[Browser]:
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def webconfig_pages(lab_browser: Browser) -> Iterator[WebConfigPages]:
+    """Each device's Web Config page (a traced context of its own), kept from test to test."""
+    pages = WebConfigPages(lab_browser)
+    try:
+        yield pages
+    finally:
+        pages.close()
+
+
 @pytest.fixture
-def webconfig(device: DeviceUnderTest, lab_browser: Browser) -> Iterator[WebConfig]:
-    """The device's Web Config in a fresh browser context (traced for failure evidence), logged in as administrator."""
-    with watched_context(lab_browser, f"Web Config of {device.name}") as context:
-        page = context.new_page()
-        wc = WebConfig.detected(page, device.webconfig_url, device.locator_profile)
-        wc.session.log_in(device.admin_password)
-        yield wc
+def webconfig(request: pytest.FixtureRequest, device: DeviceUnderTest,
+              webconfig_pages: WebConfigPages) -> Iterator[WebConfig]:
+    """The device's Web Config logged in as administrator; after a failed test its browser context is replaced."""
+    yield webconfig_pages.logged_in(device)
+    if FAILURE_CLASS in request.node.stash:
+        webconfig_pages.discard(device.name)
 
 
 @pytest.fixture
