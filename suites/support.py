@@ -39,11 +39,15 @@ def is_signed_in(view: EmailServerSettingsView, service: str, upn: str) -> bool:
 
 def ensure_signed_in(wc: WebConfig, msft: MicrosoftSide, pages: MsftPageFactory, *,
                      service: str = EXCHANGE) -> SignInResult | None:
-    """The device signed in as the guide's administrator with organisation consent; None if it already was."""
-    trust_microsoft(wc, msft)
+    """The device signed in as the guide's administrator with organisation consent; None if it already was.
+
+    A saved sign-in that passes Connection Test is kept as it is (the test reaches the service, so the device
+    validates it); otherwise the device is made to trust the Microsoft service and signed in afresh.
+    """
     view = wc.email_server.read()
     if is_signed_in(view, service, msft.admin.upn) and wc.email_server.test_connection().ok:
         return None
+    trust_microsoft(wc, msft)
     return sign_in_device(wc.email_server, pages, msft.admin, service=service,  # type: ignore[arg-type]
                           consent_for_organization=True, sender=msft.admin.upn)
 

@@ -41,7 +41,7 @@ def lab_ca(msft: MicrosoftSide) -> bytes:
 
 
 @pytest.fixture
-def without_the_ca(signed_in: WebConfig, lab_ca: bytes,
+def without_the_ca(trusted: WebConfig, signed_in: WebConfig, lab_ca: bytes,
                    restore_email_settings: EmailServerSettingsView) -> Iterator[WebConfig]:
     """The signed-in device with the lab CA deleted (CA Certificate page); imported again after the test."""
     fingerprint = ca_fingerprint(lab_ca)
