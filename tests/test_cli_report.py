@@ -78,7 +78,7 @@ def test_trend_needs_a_positive_number_of_days(tmp_path: Path, capsys: pytest.Ca
 
 def test_a_run_ends_with_its_sign_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_run_signoff(write_run(tmp_path, passing_run()))
-    assert capsys.readouterr().out.strip() == f"sign-off: {tmp_path / 'signoff.pdf'}"
+    assert capsys.readouterr().out.strip() == f"sign-off: {tmp_path / 'signoff.pdf'}\nverdict: READY FOR SIGN-OFF"
     assert "READY FOR SIGN-OFF" in pdf_text(tmp_path / "signoff.pdf")
 
 
@@ -98,3 +98,11 @@ def test_html_without_the_allure_command_line_says_how_to_get_it(tmp_path: Path,
     err = capsys.readouterr().err
     assert "npm install -g allure" in err and "Traceback" not in err
     assert (run_dir / "signoff.pdf").is_file()
+
+
+def test_the_run_prints_the_verdict_with_its_reasons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = write_run(tmp_path / "run-1", failing_run(tmp_path / "run-1"))
+    write_run_signoff(run_dir)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "verdict: NOT READY"
+    assert any(line.startswith("  - ") and "device defect" in line for line in lines[2:]), lines

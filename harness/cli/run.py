@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
                      help="results go to DIR/<run-id>/ (default: reports)")
     run.add_argument("--suites", type=Path, default=DEFAULT_SUITES, metavar="DIR", help="the suites (default: suites)")
     run.add_argument("--run-id", metavar="ID", help="this run's id (default: UTC time and a random suffix)")
-    run.add_argument("--history-url", metavar="URL",
+    run.add_argument("--history", "--history-url", dest="history", metavar="URL",
                      help="history database (SQLAlchemy URL, e.g. a lab's shared PostgreSQL; "
                           "default: sqlite DIR/history.sqlite of --out)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
@@ -71,7 +71,7 @@ def run_suites(args: argparse.Namespace) -> int:
     print(f"epson-hil run {run_id}: suites {args.suites} against {args.inventory}; results in {out}", flush=True)
     code = pytest.main(pytest_arguments(args, run_id, out), plugins=[progress])
     print(f"\nrun {run_id}\n{progress.summary()}\nresults: {out}")
-    history = record_history(out, args.out, getattr(args, "history_url", None))
+    history = record_history(out, args.out, args.history)
     write_run_signoff(out, history)
     if code == pytest.ExitCode.OK and progress.ok:
         return 0
@@ -103,6 +103,16 @@ def write_run_signoff(out: Path, history_url: str | None = None) -> None:
         return
     try:
         print(f"sign-off: {write_signoff(out, history_url=history_url)}")
+        print(verdict_lines(out))
     except Exception as exc:  # the run's results stand; say why the report is missing
         print(f"sign-off report failed: {type(exc).__name__}: {exc} (retry with: epson-hil report {out})",
               file=sys.stderr)
+
+
+def verdict_lines(out: Path) -> str:
+    """The run's verdict as the sign-off states it, with its reasons."""
+    from harness.reporting.record import load_record
+    from harness.reporting.verdict import verdict
+
+    found = verdict(load_record(out))
+    return "\n".join([f"verdict: {found.label}", *(f"  - {reason}" for reason in found.reasons)])
