@@ -7,8 +7,9 @@ tests, the device facts pre-flight read and the secrets it learned (``workeroutp
 controller turns reports into :class:`TestRecord` s, writes ``run.json`` and redacts every file of the run
 directory that evidence did not already write redacted.
 
-"Expected" is every (test, device) the collection produced, before ``-k`` or ``--device`` narrowed it, whose
-``requires`` capabilities the device (with the lab's features) has. A test skipped for any other reason, a
+"Expected" is every (test, device under test) the collection produced, before ``-k`` narrowed it, whose
+``requires`` capabilities the device (with the lab's features) has. ``--device`` chooses the devices under test
+(the run's scope, so the others are neither listed nor expected). A test skipped for any other reason, a
 pre-flight mismatch included, stays expected: the record keeps it as skipped with the reason, and the sign-off
 counts it as not run. Lab-wide tests (no device) are recorded but never expected.
 """
@@ -28,7 +29,7 @@ from collections.abc import Collection, Generator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -49,6 +50,8 @@ from harness.reporting.record import (
     TestRecord,
 )
 from harness.reporting.redaction import redactor
+
+_T = TypeVar("_T")
 
 #: The user property carrying a test's record data (JSON) from its process to the controller.
 RECORD_PROPERTY = "hil_record"
@@ -203,7 +206,8 @@ class RunCollector:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Any:
         # Before -k/-m deselect anything: what was deselected stays expected, so it shows as a gap.
         inventory = load_inventory(inventory_path(self.config))
-        for e in expected_tests(items, device_capabilities(inventory), lab_features(inventory)):
+        capabilities = self._under_test(device_capabilities(inventory))
+        for e in expected_tests(items, capabilities, lab_features(inventory)):
             self.expected.setdefault((e.test, e.device), e)
         return (yield)
 
@@ -283,7 +287,7 @@ class RunCollector:
         """The run record of everything reported so far."""
         path = inventory_path(self.config)
         inventory = load_inventory(path)
-        devices = inventory_devices(inventory, device_capabilities(inventory))
+        devices = self._under_test(inventory_devices(inventory, device_capabilities(inventory)))
         devices.update(self.device_facts)
         claims = self._claims()
         by_test = claims_by_test(claims)
@@ -297,6 +301,11 @@ class RunCollector:
             inventory_digest=hashlib.sha256(path.read_bytes()).hexdigest(),
             tier="builtin" if isinstance(inventory.msft, BuiltinMicrosoft) else "real", exit_status=exit_status,
             devices=list(devices.values()), tests=tests, expected=list(self.expected.values()), claims=claims)
+
+    def _under_test(self, by_device: dict[str, _T]) -> dict[str, _T]:
+        """Only the devices this run tests: ``--device`` narrows the run's scope, unlike ``-k``, which leaves gaps."""
+        wanted = self.config.getoption("devices")
+        return {name: value for name, value in by_device.items() if not wanted or name in wanted}
 
     def _claims(self) -> list[Claim]:
         path = Path(self.config.rootpath) / "suites" / CLAIMS_FILE.name
