@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +83,32 @@ def test_a_bad_limits_file_names_the_key(tmp_path: Path) -> None:
     bad.write_text("sign-in time:\n  unit: s\n  hgih: 3\n")
     with pytest.raises(InventoryError, match=r"limits.yaml: sign-in time.hgih"):
         evidence.limits(bad)
+
+
+def test_marks_belong_to_the_current_test(run_dir: Path) -> None:
+    assert evidence.marked(evidence.JOB_STARTED) is None
+    evidence.mark(evidence.JOB_STARTED)
+    first = evidence.marked(evidence.JOB_STARTED)
+    evidence.mark(evidence.JOB_STARTED)
+    second = evidence.marked(evidence.JOB_STARTED)
+    assert first is not None and second is not None and second >= first  # the latest start counts
+    evidence.finish_test()
+    evidence.start_test("suites/test_sending.py::test_next[printer-1]")
+    assert evidence.marked(evidence.JOB_STARTED) is None
+
+
+class _DeliveredMailbox:
+    """A Microsoft side whose mailbox already holds the message (the send finished before the wait)."""
+
+    def messages(self, address: str) -> list[dict[str, str]]:
+        return [{"to": address}]
+
+
+def test_delivery_latency_counts_from_the_job_start_not_from_the_wait(run_dir: Path) -> None:
+    from harness.lab.microsoft import wait_for_message
+
+    evidence.current().marks[evidence.JOB_STARTED] = time.monotonic() - 5.0  # type: ignore[union-attr]
+    wait_for_message(_DeliveredMailbox(), "printer@example.com", lambda _: True)  # type: ignore[arg-type]
+    [latency] = evidence.current().measurements  # type: ignore[union-attr]
+    assert (latency.name, latency.unit) == ("delivery latency", "s")
+    assert 5.0 <= latency.value < 60  # from the job's start five seconds ago, though the wait itself was instant

@@ -328,6 +328,7 @@ class RemotePanel:
         screen = self.choose(screen, "Recipient", to=to)
         if "Start" not in screen.actions:
             raise PanelError(f"{function}: the panel did not accept the recipient: {' '.join(screen.lines)}")
+        evidence.mark(evidence.JOB_STARTED)
         return self._outcome(self.choose(screen, "Start"))
 
     def _outcome(self, screen: PanelScreen) -> JobOutcome:
@@ -339,6 +340,7 @@ class RemotePanel:
     @step("{device}: Scan to My Email as the user {user_id} from the panel")
     def scan_to_my_email(self, user_id: str) -> JobOutcome | PanelSignIn:
         """Scan to My Email as ``user_id`` (Serverless, guide §6): the job's outcome, or the sign-in it asks for."""
+        evidence.mark(evidence.JOB_STARTED)
         screen = self.choose(self.home(), SCAN_TO_MY_EMAIL, user_id=user_id)
         signin = PanelSignIn.from_screen(screen)
         if signin is not None:
@@ -458,11 +460,13 @@ class OperatorPanel:
     def _send(self, function: str, to: str) -> JobOutcome:
         self._confirm(f"place a document, choose [{function}] on the home screen, enter the recipient {to} and "
                       "press [Start]")
+        evidence.mark(evidence.JOB_STARTED)  # the operator confirms once the job has started
         return JobOutcome.from_lines(self._block("What does the panel say when it has finished?"))
 
     @step("{device}: Scan to My Email as the user {user_id} from the panel")
     def scan_to_my_email(self, user_id: str) -> JobOutcome | PanelSignIn:
         self._confirm(f"choose [{SCAN_TO_MY_EMAIL}] and identify as the user {user_id}")
+        evidence.mark(evidence.JOB_STARTED)
         lines = self._block("What does the panel show? (a sign-in screen's URL and Code lines, or the job's result)")
         screen = PanelScreen(title="", lines=tuple(lines))
         return PanelSignIn.from_screen(screen) or JobOutcome.from_lines(lines)

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,11 +26,13 @@ from harness.reporting.record import Attachment, AttachmentKind, Measurement
 from harness.reporting.redaction import redactor
 
 ATTACHMENTS_DIR = "attachments"
+#: The event a panel notes when it starts a send job; delivery latency counts from it.
+JOB_STARTED = "job started"
 #: Where measurements' limits live when a call does not give them.
 LIMITS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "measurement-limits.yaml"
 
-__all__ = ["ATTACHMENTS_DIR", "TestEvidence", "attach", "current", "finish_test", "measure", "set_run_dir",
-           "start_test"]
+__all__ = ["ATTACHMENTS_DIR", "JOB_STARTED", "TestEvidence", "attach", "current", "finish_test", "mark", "marked",
+           "measure", "set_run_dir", "start_test"]
 
 
 @dataclass
@@ -40,6 +43,7 @@ class TestEvidence:
     slug: str
     attachments: list[Attachment] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
+    marks: dict[str, float] = field(default_factory=dict)  # event -> time.monotonic() it last happened
 
 
 class _State:
@@ -82,6 +86,19 @@ def finish_test() -> TestEvidence | None:
 def current() -> TestEvidence | None:
     """The evidence of the test running now, if any."""
     return _STATE.test
+
+
+def mark(event: str) -> None:
+    """Note that ``event`` (e.g. "job started") happened now, so a later measurement can count from it."""
+    with _STATE.lock:
+        if _STATE.test is not None:
+            _STATE.test.marks[event] = time.monotonic()
+
+
+def marked(event: str) -> float | None:
+    """When (``time.monotonic()``) ``event`` last happened in the current test; None if it did not."""
+    with _STATE.lock:
+        return _STATE.test.marks.get(event) if _STATE.test is not None else None
 
 
 def attach(name: str, content: bytes | str | Path, kind: AttachmentKind, *, media_type: str,
