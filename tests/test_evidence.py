@@ -111,4 +111,4 @@ def test_delivery_latency_counts_from_the_job_start_not_from_the_wait(run_dir: P
     wait_for_message(_DeliveredMailbox(), "printer@example.com", lambda _: True)  # type: ignore[arg-type]
     [latency] = evidence.current().measurements  # type: ignore[union-attr]
     assert (latency.name, latency.unit) == ("delivery latency", "s")
-    assert 5.0 <= latency.value < 60  # from the job's start five seconds ago, though the wait itself was instant
+    assert latency.value >= 5.0  # from the job's start five seconds ago, though the wait itself was instant
