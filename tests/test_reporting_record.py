@@ -37,7 +37,8 @@ ATTEMPTS = {}
 
 
 def test_pass(device_name):
-    """The device signs in.
+    """The device
+    signs in.
 
     More words that are not the title.
     """

@@ -17,6 +17,7 @@ counts it as not run. Lab-wide tests (no device) are recorded but never expected
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import socket
@@ -106,8 +107,9 @@ def section_of(item: pytest.Item) -> str | None:
 
 
 def title_of(item: pytest.Item) -> str:
-    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    """The first paragraph of the test's docstring on one line (a quote of the guide often wraps)."""
+    doc = inspect.cleandoc(getattr(getattr(item, "function", None), "__doc__", None) or "")
+    return " ".join(doc.split("\n\n", 1)[0].split())
 
 
 def device_words(exc: BaseException) -> str | None:
