@@ -106,3 +106,13 @@ def test_the_run_prints_the_verdict_with_its_reasons(tmp_path: Path, capsys: pyt
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "verdict: NOT READY"
     assert any(line.startswith("  - ") and "device defect" in line for line in lines[2:]), lines
+
+
+def test_the_sign_off_of_a_run_has_the_trend_of_the_history_beside_it(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = write_run(tmp_path / "run-1", passing_run("beside"))
+    assert main(["report", str(run_dir)]) == 0
+    assert "Nightly trend" not in pdf_text(run_dir / "signoff.pdf")  # no history yet: no trend section
+    append_run(passing_run("beside"), reports_dir=tmp_path)
+    assert main(["report", str(run_dir)]) == 0
+    assert "Nightly trend" in pdf_text(run_dir / "signoff.pdf")

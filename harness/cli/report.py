@@ -27,8 +27,8 @@ def register(sub: Any) -> None:
                         help=f"where runs are (default: {DEFAULT_OUT}); the trend chart is written here")
     report.add_argument("--html", action="store_true", help="also render the Allure HTML report")
     report.add_argument("--history", metavar="URL",
-                        help="history database URL (SQLAlchemy; default: the history's own default); "
-                             "with a run, adds the trend section to the PDF")
+                        help="history database URL (SQLAlchemy; default: history.sqlite beside the runs); "
+                             "with a run, the PDF gets the trend section when a history exists")
     report.add_argument("--days", type=int, default=DEFAULT_DAYS, metavar="N",
                         help=f"with `{TREND}`: the last N days (default: {DEFAULT_DAYS})")
     report.set_defaults(func=run_report)
@@ -47,7 +47,7 @@ def run_report(args: argparse.Namespace) -> int:
     if not (run_dir / RECORD_NAME).is_file():
         return _fail(f"{run_dir}: no {RECORD_NAME} here (is it a run directory?)")
     try:
-        print(write_signoff(run_dir, history_url=args.history))
+        print(write_signoff(run_dir, history_url=args.history or local_history(run_dir.parent)))
     except ValidationError as exc:
         return _fail(f"{run_dir / RECORD_NAME} is not a valid run record:\n{_errors(exc)}")
     except ValueError as exc:  # not JSON at all
@@ -57,6 +57,13 @@ def run_report(args: argparse.Namespace) -> int:
     if args.html:
         return _html(run_dir)
     return 0
+
+
+def local_history(reports_dir: Path) -> str | None:
+    """The history beside the run (``reports/history.sqlite``, where ``epson-hil run`` appends), if there is one."""
+    from harness.reporting.history import HISTORY_NAME, history_url
+
+    return history_url(None, reports_dir) if (reports_dir / HISTORY_NAME).is_file() else None
 
 
 def newest_run(out: Path) -> Path | None:
