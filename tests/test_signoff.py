@@ -178,6 +178,9 @@ def test_with_a_history_the_trend_follows_with_the_regression(tmp_path: Path) ->
     assert re.search(r"§7\s+test_s7_360_no_connection_when_the_server_n\S*\s+mfp-c5790\s+passed\s+failed\s+"
                      r"device defect", regressions)
     assert (tmp_path / "run" / "trend.png").is_file()
+    cover = text[:text.index("\f")]
+    assert "Since the previous run (earlier)" in cover  # the nightly reader sees regressions first
+    assert re.search(r"newly failed: test_s7_360_no_connection\S* on mfp-c5790\s+\(device defect; was passed\)", cover)
 
 
 def test_an_unreadable_history_still_gives_a_sign_off_saying_so(tmp_path: Path) -> None:

@@ -47,6 +47,8 @@ def write_signoff(run_dir: Path, *, history_url: str | None = None) -> Path:
     found = verdict(record)
     story: list[Flowable] = []
     story += cover(record, found, st)
+    if history_url is not None:
+        story += since_previous_run(record, history_url, st)
     story += [PageBreak(), *matrix_section(record, st)]
     story += traceability_section(record, st)
     story += failures_section(record, run_dir, st)
@@ -106,6 +108,31 @@ def cover(record: RunRecord, found: Verdict, st: Styles) -> list[Flowable]:
     if uncovered:
         story.append(st.text(f"Not part of the verdict, but to note: no test covers {', '.join(uncovered)} "
                              "(see Traceability).", st.muted))
+    return story
+
+
+def since_previous_run(record: RunRecord, history_url: str, st: Styles, shown: int = 8) -> list[Flowable]:
+    """The nightly view on the cover: what newly fails since the previous run (regressions first), then what
+    newly passes; nothing when the history has no earlier run or its latest run is not this one."""
+    try:
+        from harness.reporting.trend import load_trend
+
+        trend = load_trend(history_url, TREND_DAYS)
+    except Exception:  # the trend section says why; the cover stays as it is
+        log.exception("trend from %s failed", history_url)
+        return []
+    if trend.latest != record.run_id or trend.previous is None:
+        return []
+    story: list[Flowable] = [Spacer(0, 4 * mm), st.text(f"Since the previous run ({trend.previous})", st.subhead)]
+    if not trend.regressions:
+        story.append(st.text("No test newly fails.", st.muted))
+    for change in trend.regressions[:shown]:
+        why = change.failure_class or change.after
+        story.append(st.text(f"• newly {change.after}: {short_test(change.test)} on {change.device or 'the lab'}"
+                             f" ({why}; was {change.before or 'not run'})"))
+    if len(trend.regressions) > shown:
+        story.append(st.text(f"… and {len(trend.regressions) - shown} more (see Nightly trend)", st.muted))
+    story.append(st.text(f"{len(trend.newly_passing)} tests newly pass.", st.muted))
     return story
 
 
