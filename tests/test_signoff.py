@@ -23,7 +23,7 @@ from signoff_support import (
 
 from harness.reporting.fonts import report_fonts
 from harness.reporting.history import append_run
-from harness.reporting.record import Outcome
+from harness.reporting.record import Measurement, Outcome
 from harness.reporting.signoff import SIGNOFF_NAME, write_signoff
 
 DEVICE_WORDS = "État : « Connecté » — “Signed in” 認証に失敗しました。"
@@ -126,11 +126,33 @@ def test_device_messages_in_japanese_are_set_in_an_embedded_cjk_font(failing: tu
 def test_measurements_are_charted_against_their_limits(failing: tuple[Path, str]) -> None:
     _, text = failing
     section = text[text.index("Measurements\n"):text.index("Devices\n")]
-    assert "sign-in time (s)" in section and "high 30 s" in section and "low 0 s" in section
-    assert row("sign-in time", "test_s3_sign_in_with_the_device_code", "mfp-c5790", "41 s", "0 – 30 s", "OUT OF")\
+    assert "2 values of 1 measurement, 1 out of limits." in section
+    assert "sign-in time, worst per device (s)" in section and "high 30 s" in section and "low 0 s" in section
+    assert row("sign-in time", "mfp-c5790", "1", "41 s", "41 – 41 s", "0 – 30 s", "1 of 1 OUT OF LIMITS")\
         .search(section)
-    assert row("sign-in time", "test_s3_sign_in_with_the_device_code", "a3-am-c4000", "7.9 s", "0 – 30 s", "within")\
+    assert row("sign-in time", "a3-am-c4000", "1", "7.9 s", "7.9 – 7.9 s", "0 – 30 s", "within").search(section)
+    out = section[section.index("Out of limits"):]
+    assert row("sign-in time", "test_s3_sign_in_with_the_device_code", "mfp-c5790", "41 s", "0 – 30 s").search(out)
+    assert "a3-am-c4000" not in out
+
+
+def test_a_full_runs_measurements_are_summed_up_per_device_not_listed_per_test(tmp_path: Path) -> None:
+    """A nightly run measures on most tests: one bar and one row per device, not per test, keep it legible."""
+    record = passing_run()
+    values = [0.0123456, 3.23574, 5.4, 118.64, 119.2, 120.3]  # the last one just out of its 120 s limit
+    tests = [result(f"suites/test_s3_setup.py::test_{i}", "mfp-c5790", measurements=[Measurement(
+        name="sign-in time", value=v, unit="s", high=120.0, passed=v <= 120)]) for i, v in enumerate(values)]
+    kept = [t.model_copy(update={"measurements": []}) for t in record.tests]
+    record = record.model_copy(update={"tests": [*kept, *tests]})
+    text = pdf_text(write_signoff(write_run(tmp_path, record)))
+    section = text[text.index("Measurements\n"):text.index("Devices\n")]
+    assert row("sign-in time", "mfp-c5790", "6", "62.02 s", "0.0123 – 120.3 s", "≤ 120 s", "1 of 6 OUT OF LIMITS")\
         .search(section)
+    assert "mfp-c5790 (6)" in section and "120" in section  # the bar: the device's worst value, its count
+    out = section[section.index("Out of limits"):]
+    assert row("sign-in time", "test_5", "mfp-c5790", "120.3 s", "≤ 120 s").search(out)
+    for within in ("test_0", "test_1", "test_4"):
+        assert within not in section
 
 
 def test_devices_their_firmware_and_the_signature_block(failing: tuple[Path, str]) -> None:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from statistics import median
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -29,7 +30,17 @@ from harness.reporting.pdfdoc import (
 )
 from harness.reporting.record import AttachmentKind, Measurement, Outcome, RunRecord, TestRecord, load_record
 from harness.reporting.traceability import Row, traceability
-from harness.reporting.verdict import Status, Verdict, failure_class, matrix, short_test, statuses, verdict
+from harness.reporting.verdict import (
+    LAB_ROW,
+    Status,
+    Verdict,
+    failure_class,
+    matrix,
+    plural,
+    short_test,
+    statuses,
+    verdict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -270,35 +281,76 @@ def _thumbnail(run_dir: Path, relative: str, st: Styles) -> Flowable:
 
 
 def measurements_section(record: RunRecord, st: Styles) -> list[Flowable]:
+    """Per measurement, a chart of each device's worst value against the limits and a table of each device's
+    count, median and range; then every value out of limits with its test. Each value is in run.json and Allure."""
     story: list[Flowable] = [Spacer(0, 6 * mm), CondPageBreak(80 * mm), st.text("Measurements", st.h1)]
     measured = [(t, m) for t in record.tests for m in t.measurements]
     if not measured:
         return [*story, st.text("The record has no measurements.")]
-    groups: dict[tuple[str, str], list[tuple[TestRecord, Measurement]]] = {}
+    order = {d.name: i for i, d in enumerate(record.devices)}
+    measured.sort(key=lambda tm: order.get(tm[0].device or LAB_ROW, len(order)))  # stable: the tests' order within
+    groups: dict[tuple[str, str], dict[str, list[Measurement]]] = {}
     for test, m in measured:
-        groups.setdefault((m.name, m.unit), []).append((test, m))
-    for (name, unit), items in groups.items():
-        lows = {m.low for _, m in items if m.low is not None}
-        highs = {m.high for _, m in items if m.high is not None}
-        bars = [Bar(_bar_label(t, items), m.value, m.passed) for t, m in items]
-        chart = measurement_chart(name, unit, bars, min(lows) if len(lows) == 1 else None,
-                                  max(highs) if len(highs) == 1 else None, st.fonts, WIDTH)
+        groups.setdefault((m.name, m.unit), {}).setdefault(test.device or LAB_ROW, []).append(m)
+    out = [(t, m) for t, m in measured if not m.passed]
+    story.append(st.text(f"{plural(len(measured), 'value')} of {plural(len(groups), 'measurement')}, "
+                         f"{len(out)} out of limits. A bar is a device's worst value (red when any of its values is "
+                         "out of limits); the dashed lines are the limits.", st.muted))
+    for (name, unit), by_device in groups.items():
+        values = [m for ms in by_device.values() for m in ms]
+        low, high = _common_limit(values, "low"), _common_limit(values, "high")
+        bars = [Bar(f"{device} ({len(ms)})", _worst(ms), all(m.passed for m in ms)) for device, ms in by_device.items()]
+        chart = measurement_chart(f"{name}, worst per device", unit, bars, low, high, st.fonts, WIDTH)
         story += [KeepTogether([chart, Spacer(0, 2 * mm)])]
-    rows = [[st.text(h, st.cell_bold) for h in ("Measurement", "Test", "Device", "Value", "Limits", "Result")]]
+    rows = [[st.text(h, st.cell_bold) for h in ("Measurement", "Device", "Values", "Median", "Range", "Limits",
+                                                 "Result")]]
     extra: list[tuple[object, ...]] = []
-    for i, (test, m) in enumerate(measured, 1):
-        rows.append([st.text(m.name, st.cell), st.text(short_test(test.test), st.mono), st.text(test.device or "(lab)",
-                     st.cell), st.text(f"{m.value:g} {m.unit}", st.cell), st.text(_limits(m.low, m.high, m.unit),
-                     st.cell), st.text("within" if m.passed else "OUT OF LIMITS", st.cell_bold)])
-        extra.append(("BACKGROUND", (5, i), (5, i), STATUS_BG[Status.PASS if m.passed else Status.FAIL]))
-    return [*story, grid(rows, [30 * mm, 58 * mm, 22 * mm, 20 * mm, 24 * mm, WIDTH - 154 * mm], extra=extra)]
+    for (name, unit), by_device in groups.items():
+        for device, ms in by_device.items():
+            numbers = sorted(m.value for m in ms)
+            bad = sum(not m.passed for m in ms)
+            low, high = _common_limit(ms, "low"), _common_limit(ms, "high")
+            rows.append([st.text(name, st.cell), st.text(device, st.cell), st.text(len(ms), st.cell),
+                         st.text(f"{_number(median(numbers))} {unit}", st.cell),
+                         st.text(f"{_number(numbers[0])} – {_number(numbers[-1])} {unit}", st.cell),
+                         st.text(_limits(low, high, unit) if _same_limits(ms) else "differ per test", st.cell),
+                         st.text(f"{bad} of {len(ms)} OUT OF LIMITS" if bad else "within", st.cell_bold)])
+            extra.append(("BACKGROUND", (6, len(rows) - 1), (6, len(rows) - 1),
+                          STATUS_BG[Status.FAIL if bad else Status.PASS]))
+    widths = [28 * mm, 24 * mm, 12 * mm, 18 * mm, 30 * mm, 20 * mm]
+    story.append(grid(rows, [*widths, WIDTH - sum(widths)], extra=extra))
+    if out:
+        rows = [[st.text(h, st.cell_bold) for h in ("Measurement", "Test", "Device", "Value", "Limits")]]
+        rows += [[st.text(m.name, st.cell), st.text(short_test(t.test), st.mono), st.text(t.device or LAB_ROW, st.cell),
+                  st.text(f"{_number(m.value)} {m.unit}", st.cell), st.text(_limits(m.low, m.high, m.unit), st.cell)]
+                 for t, m in out]
+        widths = [30 * mm, 70 * mm, 26 * mm, 20 * mm]
+        story += [st.text("Out of limits", st.h2), grid(rows, [*widths, WIDTH - sum(widths)])]
+    return story
 
 
-def _bar_label(test: TestRecord, items: list[tuple[TestRecord, Measurement]]) -> str:
-    """The device, with the test's name when several tests on one device measured the same thing."""
-    device = test.device or "(lab)"
-    repeats = sum(1 for t, _ in items if t.device == test.device)
-    return device if repeats == 1 else f"{device}: {short_test(test.test)[:24]}"
+def _worst(values: list[Measurement]) -> float:
+    """The value furthest on the wrong side: the largest against a high limit (or none), the smallest against a
+    low limit alone."""
+    numbers = [m.value for m in values]
+    only_low = any(m.low is not None for m in values) and all(m.high is None for m in values)
+    return min(numbers) if only_low else max(numbers)
+
+
+def _common_limit(values: list[Measurement], which: str) -> float | None:
+    """The limit all ``values`` share, or None when they have none or differ."""
+    limits = {getattr(m, which) for m in values}
+    return limits.pop() if len(limits) == 1 else None
+
+
+def _same_limits(values: list[Measurement]) -> bool:
+    return len({(m.low, m.high) for m in values}) == 1
+
+
+def _number(value: float) -> str:
+    """Two decimals from 1 up (so a value just past a limit does not print as the limit), three significant
+    digits below."""
+    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) >= 1 else f"{value:.3g}"
 
 
 def _limits(low: float | None, high: float | None, unit: str) -> str:
@@ -324,7 +376,7 @@ def devices_section(record: RunRecord, st: Styles) -> list[Flowable]:
                      st.text(d.mac or "—", st.mono), st.text(d.address or "—", st.cell),
                      st.text(", ".join(d.capabilities) or "—", st.cell)])
     widths = [28 * mm, 22 * mm, 21 * mm, 21 * mm, 30 * mm, 25 * mm]
-    return [*story, grid(rows, [*widths, WIDTH - sum(widths)])]
+    return [KeepTogether([*story, grid(rows, [*widths, WIDTH - sum(widths)])])]  # no heading alone at a page's foot
 
 
 def trend_section(history_url: str, run_dir: Path, st: Styles) -> list[Flowable]:

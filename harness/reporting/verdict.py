@@ -143,12 +143,12 @@ def verdict(record: RunRecord) -> Verdict:
     for cls in (*FAILURE_CLASSES, "unclassified"):
         if cls in by_class:
             tests = by_class[cls]
-            noun = _plural(len(tests), {DEVICE_DEFECT: "device defect", HARNESS_ERROR: "harness error",
+            noun = plural(len(tests), {DEVICE_DEFECT: "device defect", HARNESS_ERROR: "harness error",
                                         LAB_INFRA: "lab-infrastructure failure"}.get(cls, "unclassified failure"))
             reasons.append(f"{noun}: {_names(_label(t.test, t.device) for t in tests)}")
     not_run = _not_run(record)
     if not_run:
-        reasons.append(f"{_plural(len(not_run), 'expected test')} not run: "
+        reasons.append(f"{plural(len(not_run), 'expected test')} not run: "
                        f"{_names(_label(e.test, e.device) for e in not_run)}")
     if not record.expected:
         reasons.append("the record lists no expected tests, so the run cannot show it is complete")
@@ -180,5 +180,6 @@ def _names(names: Iterable[str]) -> str:
     return shown if len(unique) <= NAMES_SHOWN else f"{shown} and {len(unique) - NAMES_SHOWN} more"
 
 
-def _plural(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """``1 device``, ``2 devices``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
