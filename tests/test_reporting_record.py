@@ -229,3 +229,45 @@ def test_epson_hil_run_asks_for_the_record_and_appends_it_to_the_history(tmp_pat
                            inventory_digest="0" * 64, tier="builtin"), out)
     url = record_history(out, tmp_path, None)
     assert url is not None and url.endswith("history.sqlite") and (tmp_path / "history.sqlite").is_file()
+
+
+SAID_SUITE = '''
+from harness.device.errors import InfraError
+from harness.reporting import evidence
+
+
+def test_asserts_on_what_the_panel_showed(device_name):
+    evidence.said("Web Config CA Certificate", ["Setup complete."])
+    evidence.said("the panel", ["Sending complete.", "", "Result : Succeeded"])
+    evidence.said("Web Config Connection Test", ["Connection test failed."])
+    evidence.said("Web Config Connection Test", ["Connection test was successful."])
+    try:
+        assert False, "the send should have failed with 360"
+    finally:  # clean-up reads the device after the failing reading
+        evidence.said("Web Config CA Certificate", ["Setup complete."])
+
+
+def test_lab_failure_after_the_device_spoke(device_name):
+    evidence.said("the panel", ["Sending complete."])
+    raise InfraError("the lab switch dropped the link")
+
+
+def test_nothing_shown_in_this_test(device_name):
+    assert False
+'''
+
+
+def test_a_device_defect_quotes_what_the_device_showed_last(pytester: pytest.Pytester) -> None:
+    """Suites assert on values the harness read; the device's words come from that reading, in that test only."""
+    inventory = pytester.makefile(".yaml", inventory=INVENTORY)
+    pytester.makepyfile(test_said=SAID_SUITE)
+    report_dir = pytester.path / "reports" / "run-1"
+    result = pytester.runpytest_subprocess("--inventory", str(inventory), "--report-dir", str(report_dir),
+                                           "--device", "mfp-c5790", "--infra-retries", "0", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=3)
+    tests = {t.test.split("::")[1]: t for t in load_record(report_dir).tests}
+    assert tests["test_asserts_on_what_the_panel_showed"].device_words == \
+        "Web Config CA Certificate showed: Setup complete.\nWeb Config Connection Test showed: Connection test was " \
+        "successful.\nthe panel showed: Sending complete. | Result : Succeeded"
+    assert tests["test_lab_failure_after_the_device_spoke"].device_words is None  # the lab failed, not the device
+    assert tests["test_nothing_shown_in_this_test"].device_words is None

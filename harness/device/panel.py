@@ -285,7 +285,9 @@ class RemotePanel:
     @step("{device}: read Email Server Status on the panel")
     def email_server_sheet(self) -> StatusSheet:
         """Settings > ... > Network Status > Email Server Status, read with the status-sheet reader."""
-        return parse_status_sheet_text("\n".join(self.navigate(*EMAIL_SERVER_STATUS).lines))
+        lines = self.navigate(*EMAIL_SERVER_STATUS).lines
+        evidence.said("the panel's Email Server Status", lines)
+        return parse_status_sheet_text("\n".join(lines))
 
     def email_server_status(self) -> EmailServerStatus:
         return _email_of(self.email_server_sheet(), "the panel's Email Server Status")
@@ -332,6 +334,7 @@ class RemotePanel:
         return self._outcome(self.choose(screen, "Start"))
 
     def _outcome(self, screen: PanelScreen) -> JobOutcome:
+        evidence.said("the panel", screen.lines)
         outcome = JobOutcome.from_lines(screen.lines)
         if "OK" in screen.actions:
             self.press("OK")
@@ -461,7 +464,9 @@ class OperatorPanel:
         self._confirm(f"place a document, choose [{function}] on the home screen, enter the recipient {to} and "
                       "press [Start]")
         evidence.mark(evidence.JOB_STARTED)  # the operator confirms once the job has started
-        return JobOutcome.from_lines(self._block("What does the panel say when it has finished?"))
+        lines = self._block("What does the panel say when it has finished?")
+        evidence.said("the panel (as the operator read it)", lines)
+        return JobOutcome.from_lines(lines)
 
     @step("{device}: Scan to My Email as the user {user_id} from the panel")
     def scan_to_my_email(self, user_id: str) -> JobOutcome | PanelSignIn:

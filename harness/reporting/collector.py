@@ -36,6 +36,7 @@ import pytest
 
 from harness.device.errors import DeviceError
 from harness.lab.inventory import BuiltinMicrosoft, Inventory, RealDeviceEntry, load_inventory
+from harness.lab.outcomes import FailureClass, classify
 from harness.lab.session import VIRTUAL_LAB_FEATURES, LabSession
 from harness.plugin.options import inventory_path
 from harness.reporting import evidence
@@ -226,6 +227,8 @@ class RunCollector:
         report = yield
         if report.failed and call.excinfo is not None and item.nodeid not in self.words:
             words = device_words(call.excinfo.value)
+            if not words and classify(call.excinfo.value) is FailureClass.DEVICE_DEFECT:
+                words = evidence.last_said()  # an assertion on what the device showed: quote what it showed last
             if words:
                 self.words[item.nodeid] = words
         if report.when == "teardown":

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,8 +32,8 @@ JOB_STARTED = "job started"
 #: Where measurements' limits live when a call does not give them.
 LIMITS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "measurement-limits.yaml"
 
-__all__ = ["ATTACHMENTS_DIR", "JOB_STARTED", "TestEvidence", "attach", "current", "finish_test", "mark", "marked",
-           "measure", "set_run_dir", "start_test"]
+__all__ = ["ATTACHMENTS_DIR", "JOB_STARTED", "TestEvidence", "attach", "current", "finish_test", "last_said", "mark",
+           "marked", "measure", "said", "set_run_dir", "start_test"]
 
 
 @dataclass
@@ -44,6 +45,7 @@ class TestEvidence:
     attachments: list[Attachment] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)  # event -> time.monotonic() it last happened
+    said: dict[str, str] = field(default_factory=dict)  # where the device showed it -> its latest words there
 
 
 class _State:
@@ -99,6 +101,24 @@ def marked(event: str) -> float | None:
     """When (``time.monotonic()``) ``event`` last happened in the current test; None if it did not."""
     with _STATE.lock:
         return _STATE.test.marks.get(event) if _STATE.test is not None else None
+
+
+def said(where: str, lines: Iterable[str]) -> None:
+    """Note what the device just showed at ``where`` (a Web Config message, a panel screen): a failure that
+    follows quotes it as the device's own words."""
+    text = " | ".join(line.strip() for line in lines if line.strip())
+    with _STATE.lock:
+        if _STATE.test is not None and text:
+            _STATE.test.said.pop(where, None)
+            _STATE.test.said[where] = text
+
+
+def last_said(places: int = 3) -> str | None:
+    """The device's latest words in the current test at each of the last ``places`` places it showed any, newest
+    first: a test's clean-up (re-importing a certificate, say) may read the device after the failing reading."""
+    with _STATE.lock:
+        said = list(_STATE.test.said.items()) if _STATE.test is not None else []
+    return "\n".join(f"{where} showed: {text}" for where, text in reversed(said[-places:])) or None
 
 
 def attach(name: str, content: bytes | str | Path, kind: AttachmentKind, *, media_type: str,

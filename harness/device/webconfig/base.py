@@ -30,6 +30,7 @@ from harness.device.webconfig.errors import (
     WebConfigUnreachable,
 )
 from harness.device.webconfig.profile import LocatorProfile, LocatorSpec, PageSpec, default_profile
+from harness.reporting import evidence
 from harness.reporting.steps import step
 
 DEFAULT_TIMEOUT_MS = 15_000
@@ -121,7 +122,9 @@ class WebConfigPage:
     def lines(self, name: str, *, page_key: str | None = None) -> tuple[str, ...]:
         """The visible text lines of every element ``name`` matches (a result box: one line per message)."""
         texts = self.loc(name, page_key=page_key).all_inner_texts()
-        return tuple(line.strip() for text in texts for line in text.splitlines() if line.strip())
+        lines = tuple(line.strip() for text in texts for line in text.splitlines() if line.strip())
+        evidence.said(f"Web Config {self.title}", lines)
+        return lines
 
     def text(self, name: str) -> str:
         texts = self.loc(name).all_inner_texts()
