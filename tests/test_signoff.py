@@ -105,6 +105,7 @@ def test_each_failure_shows_its_class_message_and_the_devices_own_words(failing:
     assert row("Class", "lab infrastructure").search(failures)
     assert "#1 failed (lab infrastructure); #2 failed (lab infrastructure)" in failures
     assert "Screenshot: failure screenshot setup-mfp.png" in failures
+    assert row("Device said", "— (the harness read no message from the device)").search(failures)
     gaps = text[text.index("Expected tests not run"):]
     assert re.search(r"test_s7_360_no_connection_when_the_server_name_does_\s+mfp-c5790\s+no result in the record",
                      gaps)
@@ -183,6 +184,16 @@ def test_a_screenshot_outside_the_run_directory_is_not_embedded(tmp_path: Path) 
     pdf = write_signoff(write_run(run_dir, replace(passing_run(), SETUP, "mfp-c5790", failed)))
     assert pdf_images(pdf) == []
     assert "(screenshot ../attachments/secret.png is not in the run directory)" in pdf_text(pdf)
+
+
+def test_a_screenshot_named_as_one_is_captioned_once(tmp_path: Path) -> None:
+    shot = screenshot(tmp_path, "basic.png").model_copy(update={"name": "screenshot: Web Config of mfp-c5790"})
+    failed = result(SETUP, "mfp-c5790", Outcome.FAILED, failure_class="device defect", attachments=[shot],
+                    device_words="Web Config Email Server > Basic showed: Setting failed.\nthe panel showed: Ready")
+    text = pdf_text(write_signoff(write_run(tmp_path, replace(passing_run(), SETUP, "mfp-c5790", failed))))
+    assert "Screenshot: Web Config of mfp-c5790" in text and "Screenshot: screenshot" not in text
+    assert row("Device said", "Web Config Email Server > Basic showed: Setting failed.").search(text)
+    assert row("the panel showed: Ready").search(text)  # one place a line
 
 
 def test_with_a_history_the_trend_follows_with_the_regression(tmp_path: Path) -> None:

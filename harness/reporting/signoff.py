@@ -249,7 +249,7 @@ def _failure(test: TestRecord, run_dir: Path, st: Styles) -> list[Flowable]:
         ("Test", test.title or test.test),
         ("Where", f"{test.outcome.value} in {test.phase or 'call'}"),
         ("Message", test.message or "—"),
-        ("Device said", test.device_words or "— (not captured)"),
+        ("Device said", test.device_words or "— (the harness read no message from the device)"),
     ]
     if len(test.attempts) > 1:
         facts.append(("Attempts", "; ".join(f"#{a.attempt} {a.outcome.value}"
@@ -259,7 +259,9 @@ def _failure(test: TestRecord, run_dir: Path, st: Styles) -> list[Flowable]:
     block: list[Flowable] = [st.text(title, st.h2), grid(rows, [26 * mm, WIDTH - 26 * mm], header=False)]
     shots = [a for a in test.attachments if a.kind is AttachmentKind.SCREENSHOT]
     for shot in shots:
-        block += [Spacer(0, 2 * mm), _thumbnail(run_dir, shot.path, st), st.text(f"Screenshot: {shot.name}", st.small)]
+        caption = shot.name if shot.name.lower().startswith("screenshot") else f"Screenshot: {shot.name}"
+        block += [Spacer(0, 2 * mm), _thumbnail(run_dir, shot.path, st), st.text(caption[:1].upper() + caption[1:],
+                                                                                  st.small)]
     return [KeepTogether(block[:3]), *block[3:], Spacer(0, 3 * mm)]
 
 
