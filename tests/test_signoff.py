@@ -227,3 +227,30 @@ def test_markup_escapes_xml_keeps_lines_shows_control_characters_and_switches_fo
     fonts = report_fonts()
     assert fonts.markup("a <b> & c\nd\x1b[0m") == "a &lt;b&gt; &amp; c<br/>d\\x1b[0m"
     assert fonts.markup("État 認証 OK") == f'État <font name="{fonts.cjk}">認証</font> OK'
+
+
+def test_the_cover_counts_add_up_and_speak_of_one_device_in_the_singular(tmp_path: Path) -> None:
+    record = passing_run()
+    one = record.model_copy(update={
+        "devices": record.devices[:1], "expected": [e for e in record.expected if e.device == "mfp-c5790"],
+        "tests": [t for t in record.tests if t.device == "mfp-c5790"]
+        + [result(SETUP, "mfp-c5790").model_copy(update={"nodeid": f"{SETUP}[mfp-c5790-again]"})]})
+    cover = " ".join(pdf_text(write_signoff(write_run(tmp_path, one))).split("\f")[0].split())
+    assert ("1 device, 4 expected tests. Per test and device: 4 pass, 0 fail, 0 not run, 1 skipped (6 results: a test "
+            "with parameters has one per parameter and counts once, at its worst).") in cover
+
+
+def test_the_cover_says_a_newly_failing_test_was_not_in_the_previous_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    recent = datetime.now(UTC) - timedelta(days=2)
+    earlier = passing_run("earlier").model_copy(update={"started": recent, "finished": recent, "tests": [],
+                                                         "expected": []})
+    latest = replace(passing_run("latest"), E360, "mfp-c5790",
+                     result(E360, "mfp-c5790", Outcome.FAILED, failure_class="device defect"))
+    latest = latest.model_copy(update={"started": recent + timedelta(days=1), "finished": recent + timedelta(days=1)})
+    for record in (earlier, latest):
+        append_run(record, url)
+    cover = pdf_text(write_signoff(write_run(tmp_path / "run", latest), history_url=url)).split("\f")[0]
+    assert re.search(r"newly failed: test_s7_360_no_connection\S* on mfp-c5790\s+\(device defect; not in the "
+                     r"previous\s+run\)", cover)
+    assert "was not run" not in cover and "0 tests newly pass." in cover

@@ -139,19 +139,28 @@ def since_previous_run(record: RunRecord, history_url: str, st: Styles, shown: i
         story.append(st.text("No test newly fails.", st.muted))
     for change in trend.regressions[:shown]:
         why = change.failure_class or change.after
+        before = f"was {change.before}" if change.before else "not in the previous run"
         story.append(st.text(f"• newly {change.after}: {short_test(change.test)} on {change.device or 'the lab'}"
-                             f" ({why}; was {change.before or 'not run'})"))
+                             f" ({why}; {before})"))
     if len(trend.regressions) > shown:
         story.append(st.text(f"… and {len(trend.regressions) - shown} more (see Nightly trend)", st.muted))
-    story.append(st.text(f"{len(trend.newly_passing)} tests newly pass.", st.muted))
+    fixed = len(trend.newly_passing)
+    story.append(st.text(f"{plural(fixed, 'test')} newly pass{'es' if fixed == 1 else ''}.", st.muted))
     return story
 
 
 def _tally(record: RunRecord) -> str:
-    counts = Counter(statuses(record).values())
+    """Devices, expected tests and each status's count per test and device; the results add up to the counts or
+    the text says why not (a test with parameters has a result per parameter)."""
+    found = statuses(record)
+    counts = Counter(found.values())
     parts = [f"{counts[s]} {s.value}" for s in (Status.PASS, Status.FAIL, Status.NOT_RUN, Status.SKIPPED)]
-    return (f"{len(record.devices)} devices, {len(record.expected)} expected tests, {len(record.tests)} results. "
-            f"Per test and device: {', '.join(parts)}.")
+    text = (f"{plural(len(record.devices), 'device')}, {plural(len(record.expected), 'expected test')}. "
+            f"Per test and device: {', '.join(parts)}")
+    if len(record.tests) != len({(t.test, t.device) for t in record.tests}):
+        text += (f" ({plural(len(record.tests), 'result')}: a test with parameters has one per parameter and "
+                 "counts once, at its worst)")
+    return text + "."
 
 
 def matrix_section(record: RunRecord, st: Styles) -> list[Flowable]:
