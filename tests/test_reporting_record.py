@@ -227,6 +227,7 @@ def test_epson_hil_run_asks_for_the_record_and_appends_it_to_the_history(tmp_pat
     out.mkdir()
     write_record(RunRecord(run_id="r1", started=datetime.now(UTC), harness_version="0", inventory_path="inv.yaml",
                            inventory_digest="0" * 64, tier="builtin"), out)
+    assert (out / "run.json").stat().st_mode & 0o777 == 0o644  # readable like the rest of the report, not 0600
     url = record_history(out, tmp_path, None)
     assert url is not None and url.endswith("history.sqlite") and (tmp_path / "history.sqlite").is_file()
 

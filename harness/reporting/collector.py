@@ -381,6 +381,7 @@ def write_record(record: RunRecord, run_dir: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".run.", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(clean.model_dump_json(indent=2))
+    os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the record is as readable as the rest of the report
     os.replace(tmp, path)
     return path
 
