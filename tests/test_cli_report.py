@@ -116,3 +116,30 @@ def test_the_sign_off_of_a_run_has_the_trend_of_the_history_beside_it(tmp_path: 
     append_run(passing_run("beside"), reports_dir=tmp_path)
     assert main(["report", str(run_dir)]) == 0
     assert "Nightly trend" in pdf_text(run_dir / "signoff.pdf")
+
+
+def test_the_run_says_whether_the_verdict_is_ready(tmp_path: Path) -> None:
+    assert write_run_signoff(write_run(tmp_path / "ok", passing_run())) is True
+    assert write_run_signoff(write_run(tmp_path / "not", failing_run(tmp_path / "not"))) is False
+    assert write_run_signoff(tmp_path / "no-record") is False
+
+
+def test_require_ready_fails_a_run_whose_tests_passed_but_left_gaps(tmp_path: Path) -> None:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "test_tiny.py").write_text(
+        "import pytest\n\n"
+        "pytestmark = pytest.mark.guide('§3')\n\n"
+        "def test_chosen(device_name):\n    pass\n\n"
+        "def test_left_out(device_name):\n    pass\n")
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(epson_hil("run", "--suites", str(suites), "--device", "scan-ds790", "--out",
+                                        str(tmp_path / "reports"), *extra, "--", "-k", "chosen"),
+                              capture_output=True, text=True, check=False)
+
+    lenient = run("--run-id", "lenient")
+    assert lenient.returncode == 0, lenient.stdout[-3000:] + lenient.stderr[-2000:]
+    assert "verdict: NOT READY" in lenient.stdout and "test_left_out on scan-ds790" in lenient.stdout
+    gate = run("--run-id", "gate", "--require-ready")
+    assert gate.returncode == 3, gate.stdout[-3000:] + gate.stderr[-2000:]

@@ -13,6 +13,8 @@ from harness.lab.defaults import DEFAULT_INVENTORY
 
 DEFAULT_SUITES = Path("suites")
 DEFAULT_OUT = Path("reports")
+#: Exit status of a run whose tests passed but whose verdict is NOT READY, with --require-ready.
+NOT_READY = 3
 
 
 def register(sub: Any) -> None:
@@ -29,6 +31,9 @@ def register(sub: Any) -> None:
     run.add_argument("--history", "--history-url", dest="history", metavar="URL",
                      help="history database (SQLAlchemy URL, e.g. a lab's shared PostgreSQL; "
                           "default: sqlite DIR/history.sqlite of --out)")
+    run.add_argument("--require-ready", action="store_true",
+                     help="exit 3 when the verdict is NOT READY though no test failed (gaps, a -k selection): "
+                          "for release gates, where only a complete run may pass")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
                      help="anything after -- goes to pytest unchanged")
     run.set_defaults(func=run_suites)
@@ -72,9 +77,9 @@ def run_suites(args: argparse.Namespace) -> int:
     code = pytest.main(pytest_arguments(args, run_id, out), plugins=[progress])
     print(f"\nrun {run_id}\n{progress.summary()}\nresults: {out}")
     history = record_history(out, args.out, args.history)
-    write_run_signoff(out, history)
+    ready = write_run_signoff(out, history)
     if code == pytest.ExitCode.OK and progress.ok:
-        return 0
+        return NOT_READY if args.require_ready and not ready else 0
     return 1 if code in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.OK) else int(code)
 
 
@@ -93,26 +98,24 @@ def record_history(out: Path, reports_dir: Path, url: str | None) -> str | None:
     return history_url(url, reports_dir)
 
 
-def write_run_signoff(out: Path, history_url: str | None = None) -> None:
-    """The run's PDF sign-off, when the run left a record; a report that fails does not change the run's status."""
-    from harness.reporting.record import RECORD_NAME
+def write_run_signoff(out: Path, history_url: str | None = None) -> bool:
+    """The run's PDF sign-off and verdict, when the run left a record; whether the verdict is READY.
+
+    A report that fails does not change the run's status; it counts as not ready.
+    """
+    from harness.reporting.record import RECORD_NAME, load_record
     from harness.reporting.signoff import write_signoff
+    from harness.reporting.verdict import verdict
 
     if not (out / RECORD_NAME).is_file():
         print(f"no {RECORD_NAME} in {out}: no sign-off report", file=sys.stderr)
-        return
+        return False
     try:
         print(f"sign-off: {write_signoff(out, history_url=history_url)}")
-        print(verdict_lines(out))
+        found = verdict(load_record(out))
     except Exception as exc:  # the run's results stand; say why the report is missing
         print(f"sign-off report failed: {type(exc).__name__}: {exc} (retry with: epson-hil report {out})",
               file=sys.stderr)
-
-
-def verdict_lines(out: Path) -> str:
-    """The run's verdict as the sign-off states it, with its reasons."""
-    from harness.reporting.record import load_record
-    from harness.reporting.verdict import verdict
-
-    found = verdict(load_record(out))
-    return "\n".join([f"verdict: {found.label}", *(f"  - {reason}" for reason in found.reasons)])
+        return False
+    print("\n".join([f"verdict: {found.label}", *(f"  - {reason}" for reason in found.reasons)]))
+    return found.ready
