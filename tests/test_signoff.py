@@ -254,3 +254,19 @@ def test_the_cover_says_a_newly_failing_test_was_not_in_the_previous_run(tmp_pat
     assert re.search(r"newly failed: test_s7_360_no_connection\S* on mfp-c5790\s+\(device defect; not in the "
                      r"previous\s+run\)", cover)
     assert "was not run" not in cover and "0 tests newly pass." in cover
+
+
+def test_a_test_that_passed_only_on_a_retry_is_listed_but_counts_as_passed(tmp_path: Path) -> None:
+    from harness.reporting.record import Attempt
+
+    retried = result(E360, "mfp-c5790", Outcome.PASSED, attempts=[
+        Attempt(attempt=1, outcome=Outcome.FAILED, failure_class="lab infrastructure",
+                message="InfraError: tier unreachable"),
+        Attempt(attempt=2, outcome=Outcome.PASSED)])
+    text = pdf_text(write_signoff(write_run(tmp_path, replace(passing_run(), E360, "mfp-c5790", retried))))
+    assert "READY FOR SIGN-OFF" in text and "NOT READY" not in text
+    section = text[text.index("Passed on a retry"):text.index("Expected tests not run")]
+    assert "1 test failed for the lab at first and passed on a retry" in section
+    assert re.search(r"test_s7_360_no_connection\S*\s+mfp-c5790\s+2\s+lab infrastructure: InfraError: tier "
+                     r"unreachable", section)
+    assert "Passed on a retry" not in pdf_text(write_signoff(write_run(tmp_path / "plain", passing_run())))

@@ -239,6 +239,7 @@ def failures_section(record: RunRecord, run_dir: Path, st: Styles) -> list[Flowa
         story.append(st.text("No test failed."))
     for test in failed:
         story += _failure(test, run_dir, st)
+    story += retried_section(record, st)
     story.append(st.text("Expected tests not run", st.h2))
     if not not_run:
         return [*story, st.text("None: every expected test has a result.")]
@@ -248,6 +249,23 @@ def failures_section(record: RunRecord, run_dir: Path, st: Styles) -> list[Flowa
               st.text(f"skipped: {reasons[(t, d)]}" if reasons.get((t, d)) else "no result in the record", st.cell)]
              for t, d in not_run]
     return [*story, grid(rows, [80 * mm, 30 * mm, WIDTH - 110 * mm])]
+
+
+def retried_section(record: RunRecord, st: Styles) -> list[Flowable]:
+    """Tests that passed only on a retry: the lab failed them first, and a QA lead should know how often."""
+    retried = [t for t in record.tests if t.outcome is Outcome.PASSED and len(t.attempts) > 1]
+    if not retried:
+        return []
+    rows = [[st.text(h, st.cell_bold) for h in ("Test", "Device", "Attempts", "First failure")]]
+    for test in retried:
+        first = next((a for a in test.attempts if a.outcome is not Outcome.PASSED), test.attempts[0])
+        rows.append([st.text(short_test(test.test), st.mono), st.text(test.device or "(lab)", st.cell),
+                     st.text(str(len(test.attempts)), st.cell),
+                     st.text(f"{first.failure_class or 'unclassified'}: {first.message or '(no message)'}", st.cell)])
+    return [st.text("Passed on a retry", st.h2),
+            st.text(f"{plural(len(retried), 'test')} failed for the lab at first and passed on a retry: counted as "
+                    "passed. Frequent retries mean an unhealthy lab.", st.muted),
+            grid(rows, [62 * mm, 28 * mm, 18 * mm, WIDTH - 108 * mm])]
 
 
 def _failure(test: TestRecord, run_dir: Path, st: Styles) -> list[Flowable]:
