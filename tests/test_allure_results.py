@@ -43,6 +43,8 @@ import pytest
 
 from harness.device.signin import sign_in_device
 
+pytestmark = pytest.mark.guide("§3")
+
 
 def test_signs_in_then_fails(device, webconfig, msft, microsoft_pages, snmp):
     """A device signed in by the guide's steps, then a deliberate failure: all of its evidence is kept."""
@@ -76,12 +78,23 @@ def pytest_sessionfinish(session):
 '''
 
 
+CLAIMS = """
+claims:
+  - id: s3-product-status
+    section: "§3"
+    text: "Web Config shows the product's status."
+    tests: [test_suite.py::test_passes]
+"""
+
+
 @pytest.fixture(scope="module")
 def allure_run(tmp_path_factory: pytest.TempPathFactory, inventory_path: Path) -> dict[str, Any]:
     """One run of :data:`SUITE` in its own pytest process (its own virtual lab), with ``--alluredir``."""
     where = tmp_path_factory.mktemp("allure-run")
     (where / "test_suite.py").write_text(SUITE)
     (where / "conftest.py").write_text(CONFTEST)
+    (where / "suites").mkdir()
+    (where / "suites" / "guide-claims.yaml").write_text(CLAIMS)
     run_dir = where / "run"
     results = run_dir / "allure-results"  # where 'epson-hil run' puts them
     done = subprocess.run([sys.executable, "-m", "pytest", "test_suite.py", "--device", DEVICE,
@@ -196,6 +209,16 @@ def test_failures_carry_their_class_for_the_categories(allure_run: dict[str, Any
     assert {"name": "failure_class", "value": "device defect"} in failed["labels"]
     rules = json.loads((allure_run["results"] / "categories.json").read_text())
     assert _category(rules, failed) == "Device defect" and _category(rules, broken) == "Harness error"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_results_are_grouped_as_the_guide_is(allure_run: dict[str, Any]) -> None:
+    labels = {(label["name"], label["value"]) for label in allure_run["by_name"]["test_passes"]["labels"]}
+    assert {("epic", "Epson OAuth 2.0 guide"), ("feature", "§3"), ("story", "s3-product-status"),
+            ("tag", DEVICE)} <= labels
+    broken = {(label["name"], label["value"]) for label in allure_run["by_name"]["test_harness_breaks"]["labels"]}
+    assert ("feature", "§3") in broken and not any(name == "story" for name, _ in broken)
 
 
 def _category(rules: list[dict[str, Any]], result: dict[str, Any]) -> str | None:

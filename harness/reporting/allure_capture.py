@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from allure_commons.model2 import Label, StatusDetails
+from allure_pytest.utils import ALLURE_LABEL_MARK
 from pluggy import Result
 
 from harness.lab.inventory import BuiltinMicrosoft, load_inventory
@@ -32,18 +33,24 @@ from harness.reporting.allure_files import (
     write_environment,
 )
 from harness.reporting.browser_evidence import browser_evidence
+from harness.reporting.claims import claims_by_test
 from harness.reporting.collector import (
     device_capabilities,
     device_record,
     git_revision,
     harness_version,
     inventory_devices,
+    run_claims,
+    section_of,
+    test_id,
 )
 from harness.reporting.record import RECORD_NAME, load_record
 from harness.reporting.steps import name_device
 from harness.reporting.tier_evidence import TierEvidence
 
 FAILURE_LABEL = "failure_class"
+#: The Allure epic every suite result belongs to; features are the guide's sections.
+GUIDE_EPIC = "Epson OAuth 2.0 guide"
 _SESSIONS = pytest.StashKey[list[LabSession]]()
 _TIER = pytest.StashKey[TierEvidence]()
 _CAPTURED = pytest.StashKey[bool]()
@@ -62,6 +69,29 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_ALLUREDIR] = alluredir
     if alluredir is not None:
         install_redacting_writer(config.add_cleanup)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.stash.get(_ALLUREDIR, None) is None:
+        return
+    by_test = claims_by_test(run_claims(config))
+    for item in items:
+        for label_type, value in guide_labels(item, by_test):
+            item.add_marker(getattr(pytest.mark, ALLURE_LABEL_MARK)(value, label_type=label_type))
+
+
+def guide_labels(item: pytest.Item, claims: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Allure labels that group results as the guide does: section (feature), claim (story), device (tag)."""
+    labels = [("epic", GUIDE_EPIC)]
+    section = section_of(item)
+    if section:
+        labels.append(("feature", section))
+    labels += [("story", claim) for claim in claims.get(test_id(item.nodeid), [])]
+    callspec = getattr(item, "callspec", None)
+    device = callspec.params.get("device_name") if callspec is not None else None
+    if device:
+        labels.append(("tag", str(device)))
+    return labels
 
 
 @pytest.hookimpl(hookwrapper=True)

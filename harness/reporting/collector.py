@@ -102,6 +102,12 @@ def expected_tests(items: list[pytest.Item], capabilities: dict[str, frozenset[s
     return list(expected.values())
 
 
+def run_claims(config: pytest.Config) -> list[Claim]:
+    """The claims catalogue of the suites this session runs (none when the checkout has no catalogue)."""
+    path = Path(config.rootpath) / "suites" / CLAIMS_FILE.name
+    return load_claims(path) if path.is_file() else []
+
+
 def section_of(item: pytest.Item) -> str | None:
     mark = item.get_closest_marker("guide")
     return str(mark.args[0]) if mark is not None and mark.args else None
@@ -313,8 +319,7 @@ class RunCollector:
         return {name: value for name, value in by_device.items() if not wanted or name in wanted}
 
     def _claims(self) -> list[Claim]:
-        path = Path(self.config.rootpath) / "suites" / CLAIMS_FILE.name
-        return load_claims(path) if path.is_file() else []
+        return run_claims(self.config)
 
     def _run_id(self) -> str:
         return str(self.config.getoption("run_id") or self.run_dir.name)
