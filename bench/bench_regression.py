@@ -38,7 +38,8 @@ def run(inventory: Path, out: Path, workers: int, clock: Path | None = None) -> 
     wall = time.perf_counter() - started
     summary = next((line.strip(" =") for line in reversed(done.stdout.splitlines())
                     if " in " in line and ("passed" in line or "failed" in line)), f"exit {done.returncode}")
-    return wall, summary
+    failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    return wall, "\n".join([summary, *failed])
 
 
 def load() -> str:
