@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from reportlab.lib.units import mm
 from signoff_support import (
     E360,
     SETUP,
@@ -23,6 +24,7 @@ from signoff_support import (
 
 from harness.reporting.fonts import report_fonts
 from harness.reporting.history import append_run
+from harness.reporting.pdfdoc import CELL_PADDING, styles
 from harness.reporting.record import Measurement, Outcome
 from harness.reporting.signoff import SIGNOFF_NAME, write_signoff
 
@@ -92,6 +94,23 @@ def test_traceability_lists_the_error_codes_first_then_each_claim(failing: tuple
                      r"skipped\s+pass", trace)
     assert "1 claim has no test: s6-unchecked." in trace
     assert re.search(r"s6-unchec\s+Each user signs in on the panel for\s+NO TEST covers this", trace)
+    assert re.search(r"Code\s+Guide says\s+Test\s+mfp-c5790\s+a3-am-c4000\n", trace)  # names whole, not broken
+
+
+def test_a_long_device_name_is_set_smaller_then_broken_after_its_hyphens() -> None:
+    st = styles()
+
+    def lines(name: str, width: float) -> list[str]:
+        cell = st.fitted(name, width, st.cell_bold)
+        cell.wrap(width - 2 * CELL_PADDING, 100)  # the cell's width less its padding
+        return [("".join(line[1]) if isinstance(line, tuple) else "".join(f.text for f in line.words)).strip()
+                for line in cell.blPara.lines]  # plain lines are (width, words); lines after <br/> are FragLines
+
+    assert lines("dut", 15 * mm) == ["dut"]
+    assert st.fitted("dut", 15 * mm, st.cell_bold).style.fontSize == st.cell_bold.fontSize
+    assert lines("mfp-c5790", 19 * mm) == ["mfp-c5790"]  # smaller, on one line
+    assert lines("mfp-c5790", 14 * mm) == ["mfp-", "c5790"]
+    assert lines("ent-c21000-floor3", 15 * mm) == ["ent-", "c21000-", "floor3"]
 
 
 def test_each_failure_shows_its_class_message_and_the_devices_own_words(failing: tuple[Path, str]) -> None:

@@ -3,6 +3,7 @@ paragraph styles in Unicode fonts, status colours, and helpers for text and tabl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, StyleSheet1
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
@@ -20,6 +22,7 @@ from harness.reporting.verdict import Status
 
 MARGIN = 18 * mm
 WIDTH = A4[0] - 2 * MARGIN  # the frame's width
+CELL_PADDING = 3  # points, left and right of a table cell
 
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
@@ -73,6 +76,22 @@ class Styles:
             sheet.add(ParagraphStyle(name, parent=style))
         return sheet
 
+    def fitted(self, value: str, width: float, style: ParagraphStyle, smallest: float = 6.5) -> Paragraph:
+        """``value`` (a device name) in a cell ``width`` points wide, padding included: its font shrunk as far as
+        ``smallest`` points, then broken after hyphens rather than mid-word."""
+        room = width - 2 * CELL_PADDING
+        size = style.fontSize
+        while size > smallest and stringWidth(value, style.fontName, size) > room:
+            size -= 0.5
+        fitted = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size, leading=size * 1.2)
+        lines: list[str] = []
+        for part in re.findall(r"[^-]+-?|-", value):
+            if lines and stringWidth(lines[-1] + part, style.fontName, size) <= room:
+                lines[-1] += part
+            else:
+                lines.append(part)
+        return self.markup("<br/>".join(self.fonts.markup(line) for line in lines), fitted)
+
     def text(self, value: object, style: ParagraphStyle | None = None) -> Paragraph:
         """A paragraph of plain text (escaped; Japanese runs in the CJK font)."""
         return Paragraph(self.fonts.markup("" if value is None else str(value)), style or self.body)
@@ -89,8 +108,8 @@ def grid(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool
     style: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]

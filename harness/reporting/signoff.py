@@ -211,7 +211,8 @@ def traceability_section(record: RunRecord, st: Styles) -> list[Flowable]:
 def _trace_table(what: str, rows: list[Row], devices: list[str], st: Styles) -> Table:
     key_w, text_w, test_w = 18 * mm, 52 * mm, 46 * mm
     dev_w = (WIDTH - key_w - text_w - test_w) / max(len(devices), 1)
-    table: list[list[object]] = [[st.text(h, st.cell_bold) for h in (what, "Guide says", "Test", *devices)]]
+    table: list[list[object]] = [[*(st.text(h, st.cell_bold) for h in (what, "Guide says", "Test")),
+                                   *(st.fitted(d, dev_w, st.cell_bold) for d in devices)]]
     extra: list[tuple[object, ...]] = []
     for row in rows:
         start = len(table)
