@@ -49,7 +49,7 @@ def restore_email_settings(webconfig: WebConfig) -> Iterator[EmailServerSettings
         fields["email_service"] = before.email_service
     changed = {k: v for k, v in fields.items() if getattr(after, k) != v}
     if changed:
-        webconfig.email_server.save(**changed)
+        webconfig.email_server.save(reload=False, **changed)  # the page `after` was just read from
         restored = webconfig.email_server.read()
         wrong = {k: getattr(restored, k) for k, v in changed.items() if getattr(restored, k) != v}
         assert not wrong, f"could not restore Email Server > Basic: {wrong} (wanted {changed})"

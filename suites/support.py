@@ -29,7 +29,7 @@ def trust_microsoft(wc: WebConfig, msft: MicrosoftSide) -> None:
         return  # a real tenant: the device's built-in root certificates validate Microsoft's servers
     wanted = ca_fingerprint(pem)
     if all(c.fingerprint.replace(":", "").upper() != wanted for c in wc.certificates.certificates()):
-        wc.certificates.import_certificate(pem)
+        wc.certificates.import_certificate(pem, reload=False)  # on the list just read
 
 
 def is_signed_in(view: EmailServerSettingsView, service: str, upn: str) -> bool:

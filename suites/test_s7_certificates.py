@@ -49,14 +49,14 @@ def without_the_ca(trusted: WebConfig, signed_in: WebConfig, lab_ca: bytes,
     assert fingerprint not in listed(signed_in), "the deleted CA certificate is still listed"
     yield signed_in
     if fingerprint not in listed(signed_in):
-        signed_in.certificates.import_certificate(lab_ca)
+        signed_in.certificates.import_certificate(lab_ca, reload=False)
     assert fingerprint in listed(signed_in), "could not import the lab CA again"
 
 
 def validating(wc: WebConfig, enabled: bool = True) -> EmailServerSettingsView:
     """Email Server > Basic with Certificate Validation ``enabled`` (saved with OK if it was not)."""
     if wc.email_server.read().cert_validation is not enabled:
-        wc.email_server.save(cert_validation=enabled)
+        wc.email_server.save(reload=False, cert_validation=enabled)
     view = wc.email_server.read()
     assert view.cert_validation is enabled, view
     return view

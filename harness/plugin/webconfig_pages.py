@@ -24,7 +24,11 @@ class WebConfigPages:
         self._open: dict[str, tuple[ExitStack, WebConfig]] = {}
 
     def logged_in(self, device: DeviceUnderTest) -> WebConfig:
-        """The device's Web Config page, logged in as administrator (the login is skipped if the session lives)."""
+        """The device's Web Config page, logged in as administrator; a kept page logs in again when the device asks.
+
+        No login page is loaded per test: the first page a test opens shows the login form if the session ended
+        (a power cycle, a log-out), and the page objects answer it then (``admin_password``).
+        """
         entry = self._open.get(device.name)
         if entry is not None and entry[1].page.is_closed():
             self.discard(device.name)
@@ -33,14 +37,14 @@ class WebConfigPages:
             stack = ExitStack()
             try:
                 context = stack.enter_context(watched_context(self._browser, f"Web Config of {device.name}"))
-                wc = WebConfig.detected(context.new_page(), device.webconfig_url, device.locator_profile)
+                wc = WebConfig.detected(context.new_page(), device.webconfig_url, device.locator_profile,
+                                        admin_password=device.admin_password)
+                wc.session.log_in(device.admin_password)  # a wrong password fails the fixture, not a test step
             except BaseException:
                 stack.close()
                 raise
             entry = self._open[device.name] = (stack, wc)
-        wc = entry[1]
-        wc.session.log_in(device.admin_password)  # opens the login page; no form there means still logged in
-        return wc
+        return entry[1]
 
     def discard(self, name: str) -> None:
         """Close the device's context (after a failed test, or at the end); the next use opens a new one."""

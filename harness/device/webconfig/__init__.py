@@ -90,23 +90,26 @@ class WebConfig:
     """One device's Web Config on one browser page: a page object per page, sharing page, URL and profile."""
 
     def __init__(self, page: Page, base_url: str, profile: LocatorProfile | None = None, *,
-                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+                 timeout_ms: float = DEFAULT_TIMEOUT_MS, admin_password: str | None = None) -> None:
         self.page = page
         self.base_url = base_url.rstrip("/")
         self.profile = profile or default_profile()
         self.timeout_ms = timeout_ms
+        #: Given, every page object logs in by itself when the device asks (:meth:`WebConfigPage.open`).
+        self.admin_password = admin_password
 
     @classmethod
     def detected(cls, page: Page, base_url: str, configured: str | None = None, *,
-                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> WebConfig:
+                 timeout_ms: float = DEFAULT_TIMEOUT_MS, admin_password: str | None = None) -> WebConfig:
         """With the inventory's ``locator_profile`` if given, else the profile Product Status points to."""
         if configured:
-            return cls(page, base_url, load_profile(configured), timeout_ms=timeout_ms)
+            return cls(page, base_url, load_profile(configured), timeout_ms=timeout_ms, admin_password=admin_password)
         product = ProductStatusPage(page, base_url, timeout_ms=timeout_ms).read()
-        return cls(page, base_url, detect_profile(product.page), timeout_ms=timeout_ms)
+        return cls(page, base_url, detect_profile(product.page), timeout_ms=timeout_ms, admin_password=admin_password)
 
     def _make(self, cls: type[P]) -> P:
-        return cls(self.page, self.base_url, self.profile, timeout_ms=self.timeout_ms)
+        return cls(self.page, self.base_url, self.profile, timeout_ms=self.timeout_ms,
+                   admin_password=self.admin_password)
 
     @property
     def session(self) -> AdminSession:

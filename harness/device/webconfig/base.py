@@ -52,15 +52,18 @@ class WebConfigPage:
     page_key: ClassVar[str]
 
     def __init__(self, page: Page, base_url: str, profile: LocatorProfile | None = None, *,
-                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+                 timeout_ms: float = DEFAULT_TIMEOUT_MS, admin_password: str | None = None) -> None:
         self.page = page
         self.base_url = base_url.rstrip("/")
         self.profile = profile or default_profile()
         self.timeout_ms = timeout_ms
+        #: Given, a page that asks for the administrator login gets it and is opened again (see :meth:`open`).
+        self.admin_password = admin_password
 
     def sibling(self, cls: type[P]) -> P:
-        """Another page object on the same browser page, device and profile."""
-        return cls(self.page, self.base_url, self.profile, timeout_ms=self.timeout_ms)
+        """Another page object on the same browser page, device, profile and login."""
+        return cls(self.page, self.base_url, self.profile, timeout_ms=self.timeout_ms,
+                   admin_password=self.admin_password)
 
     # --- where ----------------------------------------------------------------------------------------------
     @property
@@ -79,17 +82,29 @@ class WebConfigPage:
 
     @step("{device}: open {self.title}")
     def open(self, query: Mapping[str, str] | None = None) -> Self:
-        """Load the page (English); raise if the device is unreachable, lacks it, or asks for the login."""
+        """Load the page (English); raise if the device is unreachable, lacks it, or asks for the login.
+
+        With ``admin_password``, a login form in the page's place (a new browser context, a session the device
+        ended) is answered and the page loaded again: a kept session costs no login page load per test.
+        """
         self.force_english()
         url = self.url(query)
+        self._load(url)
+        if self.admin_password is not None and self.spec.state == "admin" and self.login_form_shown():
+            from harness.device.webconfig.session import LoginPage  # session.py builds on this module
+
+            self.sibling(LoginPage).log_in(self.admin_password, open_page=False)
+            self._load(url)
+        self.require_session()
+        return self
+
+    def _load(self, url: str) -> None:
         with self.translated(f"opening {self.title}"):
             response = self.page.goto(url, wait_until="load", timeout=self.timeout_ms)
         if response is not None and response.status == 404:
             raise PageNotFound(f"{url}: HTTP 404 (the model lacks {self.title!r}, or the profile's path is wrong)")
         if response is not None and response.status >= 400:
             raise WebConfigPageError(f"{url}: HTTP {response.status}")
-        self.require_session()
-        return self
 
     def force_english(self) -> None:
         cookie = self.profile.language_cookie

@@ -34,9 +34,14 @@ class CaCertificatePage(WebConfigPage):
         return self._listed()
 
     @step("{device}: import a CA certificate")
-    def import_certificate(self, certificate: Path | bytes, *, filename: str = "ca.pem") -> tuple[str, ...]:
-        """Upload a PEM or DER file (a path, or its bytes); return the result or raise the page's refusal."""
-        self.open()
+    def import_certificate(self, certificate: Path | bytes, *, filename: str = "ca.pem",
+                           reload: bool = True) -> tuple[str, ...]:
+        """Upload a PEM or DER file (a path, or its bytes); return the result or raise the page's refusal.
+
+        ``reload`` False uses the page as it stands (right after :meth:`certificates` listed them).
+        """
+        if reload:
+            self.open()
         if isinstance(certificate, Path):
             self.loc("file").set_input_files(certificate, timeout=self.timeout_ms)
         else:

@@ -158,9 +158,13 @@ class EmailServerPage(WebConfigPage):
         return self.submit("ok")
 
     @step("{device}: save {self.title}")
-    def save(self, **fields: object) -> tuple[str, ...]:
-        """Open the page, fill in ``fields`` (as :meth:`set_fields`), click OK."""
-        self.open()
+    def save(self, *, reload: bool = True, **fields: object) -> tuple[str, ...]:
+        """Open the page, fill in ``fields`` (as :meth:`set_fields`), click OK.
+
+        ``reload`` False fills in the page as it stands: only right after reading it, so no field is stale.
+        """
+        if reload:
+            self.open()
         self.set_fields(**fields)  # type: ignore[arg-type]
         return self.ok()
 
