@@ -50,7 +50,7 @@ def measure(argv: list[str]) -> tuple[int, float, dict[str, float]]:
     """Run ``argv``; return its exit status, wall seconds and CPU seconds per kind of process."""
     started = time.perf_counter()
     child = subprocess.Popen(argv)
-    seen: dict[int, tuple[str, float]] = {}
+    seen: dict[int, tuple[str, float]] = {}  # pid: (kind, CPU seconds at the last sample)
     tree = {child.pid}
     while child.poll() is None:
         parents: dict[int, int] = {}
@@ -63,8 +63,7 @@ def measure(argv: list[str]) -> tuple[int, float, dict[str, float]]:
         for pid in list(tree):
             found = _stat(pid)
             if found is not None:
-                kind = seen[pid][0] if pid in seen else _kind(pid)
-                seen[pid] = (kind, found[1])
+                seen[pid] = (_kind(pid), found[1])  # read again: a launcher script execs Chromium
         time.sleep(INTERVAL)
     wall = time.perf_counter() - started
     per_kind: dict[str, float] = defaultdict(float)
