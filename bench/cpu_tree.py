@@ -63,7 +63,8 @@ def measure(argv: list[str]) -> tuple[int, float, dict[str, float]]:
         for pid in list(tree):
             found = _stat(pid)
             if found is not None:
-                seen[pid] = (_kind(pid), found[1])  # read again: a launcher script execs Chromium
+                kind = _kind(pid)  # read again: a launcher script execs Chromium; a process gone reads as ?
+                seen[pid] = (seen[pid][0] if kind == "?" and pid in seen else kind, found[1])
         time.sleep(INTERVAL)
     wall = time.perf_counter() - started
     per_kind: dict[str, float] = defaultdict(float)

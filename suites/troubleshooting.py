@@ -44,7 +44,8 @@ def expect_job_error(panel: Panel, wc: WebConfig, to: str, code: int, table: Err
     assert any(entry.status in line for line in sent.outcome.lines), \
         f"the panel does not show the status text of {code} ({entry.status!r}): {shown}"
     assert sent.job.error_code == code, f"Job History lists job {sent.job.receipt_no} as {sent.job.result!r}"
-    exported = next((j for j in wc.job_history.csv_jobs(table) if j.receipt_no == sent.job.receipt_no), None)
+    exported = next((j for j in wc.job_history.csv_jobs(table, reload=False)  # from the page scan_to_email read
+                     if j.receipt_no == sent.job.receipt_no), None)
     assert exported is not None, f"the Job History CSV export has no job {sent.job.receipt_no}"
     assert exported.error_code == code, f"the CSV export lists job {exported.receipt_no} as {exported.result!r}"
     return sent, entry

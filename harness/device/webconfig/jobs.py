@@ -20,14 +20,19 @@ class JobHistoryPage(WebConfigPage):
         return parse_jobs_page(self.page.content(), table)
 
     @step("{device}: export {self.title} as CSV")
-    def export_csv(self) -> Downloaded:
-        """Download the CSV through the page's own export form (history type: all)."""
-        self.open()
+    def export_csv(self, *, reload: bool = True) -> Downloaded:
+        """Download the CSV through the page's own export form (history type: all).
+
+        ``reload`` False uses the page as it stands (right after :meth:`jobs`): the CSV comes from the device
+        whatever the page showed.
+        """
+        if reload:
+            self.open()
         self.select("history_type", self.options("history_type")[0])
         exported = self.download("export_csv")
         evidence.attach(f"job history CSV ({exported.filename})", exported.content, AttachmentKind.JOB_HISTORY,
                         media_type="text/csv", extension="csv")
         return exported
 
-    def csv_jobs(self, table: ErrorCodeTable | None = None) -> list[Job]:
-        return parse_jobs_csv(self.export_csv().content, table)
+    def csv_jobs(self, table: ErrorCodeTable | None = None, *, reload: bool = True) -> list[Job]:
+        return parse_jobs_csv(self.export_csv(reload=reload).content, table)
