@@ -126,6 +126,19 @@ def test_log_out_ends_the_session_on_the_device(info: LabInfo, context: BrowserC
     assert isinstance(required.value, DeviceError)
 
 
+def test_a_page_given_the_admin_password_logs_in_when_the_device_asks(info: LabInfo, context: BrowserContext) -> None:
+    device = mfp(info)
+    wc = WebConfig(context.new_page(), device.webconfig, timeout_ms=TIMEOUT_MS, admin_password=device.admin_password)
+    wc.session.log_out()
+    assert not wc.session.logged_in()
+    assert wc.email_server.read().auth_method  # the protected page, after answering the login form in its place
+    assert wc.session.logged_in()
+    wrong = WebConfig(context.new_page(), device.webconfig, timeout_ms=TIMEOUT_MS, admin_password="not-it")
+    wrong.session.log_out()
+    with pytest.raises(LoginRefused):
+        wrong.email_server.read()
+
+
 def test_a_stale_setup_token_is_its_own_error_and_changes_nothing(info: LabInfo, context: BrowserContext) -> None:
     first = admin_webconfig(context, mfp(info))
     basic = first.email_server.open()
