@@ -30,6 +30,21 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds so far of ``root`` and its living descendants (for a running process to read its own tree)."""
+    parents = {pid: found[0] for pid in _pids() if (found := _stat(pid)) is not None}
+    tree, grew = {root}, True
+    while grew:
+        size = len(tree)
+        tree |= {pid for pid, ppid in parents.items() if ppid in tree}
+        grew = len(tree) > size
+    return sum(found[1] for pid in tree if (found := _stat(pid)) is not None)
+
+
+def _pids() -> list[int]:
+    return [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+
+
 def _kind(pid: int) -> str:
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -53,10 +68,7 @@ def measure(argv: list[str]) -> tuple[int, float, dict[str, float]]:
     seen: dict[int, tuple[str, float]] = {}  # pid: (kind, CPU seconds at the last sample)
     tree = {child.pid}
     while child.poll() is None:
-        parents: dict[int, int] = {}
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and (found := _stat(int(entry.name))) is not None:
-                parents[int(entry.name)] = found[0]
+        parents = {pid: found[0] for pid in _pids() if (found := _stat(pid)) is not None}
         for pid, ppid in parents.items():
             if ppid in tree:
                 tree.add(pid)

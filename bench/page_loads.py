@@ -6,7 +6,8 @@ and who asked for each, is the figure to cut. Load it beside the suites::
     PYTHONPATH=bench .venv/bin/pytest suites --device mfp-c5790 -p no:cacheprovider -q -p page_loads
 
 It prints the loads per test phase (setup, call, teardown), per fixture and per call site (the suite or fixture
-line, and the page object method that navigated), and writes them as JSON to ``$PAGE_LOADS`` if set.
+line, and the page object method that navigated), and writes them as JSON to ``$PAGE_LOADS`` if set. Beside each
+test's loads it prints the CPU seconds the whole process tree (Chromium included) spent on it, from ``/proc``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from urllib.parse import urlsplit
 
 import greenlet
 import pytest
+from cpu_tree import tree_cpu
 from playwright.sync_api import Frame, Page
 from playwright.sync_api._generated import Browser, BrowserContext
 
 ROOT = Path(__file__).resolve().parent.parent
 _state: dict[str, Any] = {"phase": "session", "fixture": None}
 _loads: list[dict[str, str]] = []
+_cpu: dict[str, float] = {}
 
 
 def _caller_frame() -> FrameType | None:
@@ -81,7 +84,7 @@ Browser.new_context = lambda self, *a, **k: _watch_context(_new_context(self, *a
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    _state.update(test=item.nodeid, phase="setup")
+    _state.update(test=item.nodeid, phase="setup", cpu0=tree_cpu(os.getpid()))
     yield
     _state["phase"] = "call"
 
@@ -89,8 +92,11 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     _state["phase"] = "teardown"
+    before = tree_cpu(os.getpid())
     yield
     _state["phase"] = "between"
+    # The last teardown also ends the session (Chromium exits, its CPU leaves the tree): count up to its start then.
+    _cpu[item.nodeid] = max(tree_cpu(os.getpid()), before) - _state["cpu0"]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -109,12 +115,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         "per URL": Counter(load["url"] for load in _loads),
         "per call site (outermost suite/fixture line -> page object method)":
             Counter(f"{load['phase']:8} {load['outer']} -> {load['inner']}" for load in _loads),
-        "per test": Counter(load["test"] for load in _loads),
     }
     for title, counts in tables.items():
         write(f"--- {title}")
         for key, n in counts.most_common(40):
             write(f"{n:5d}  {key}")
+    loads = Counter(load["test"] for load in _loads)
+    write("--- per test: page loads, CPU seconds of the whole process tree")
+    for test, cpu in sorted(_cpu.items(), key=lambda item: -item[1]):
+        write(f"{loads[test]:5d} {cpu:6.1f} s  {test}")
     out = os.environ.get("PAGE_LOADS")
     if out:
         Path(out).write_text(json.dumps(_loads, indent=1))
