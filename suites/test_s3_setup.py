@@ -100,7 +100,7 @@ def test_s3_only_an_administrator_can_consent_for_the_organization(trusted: WebC
     finally:
         for grant in grants:
             msft.control.grant_consent(msft.client_id, grant["principal"], grant["scopes"])
-        trusted.page.goto(trusted.base_url)  # leave the Sign In screen's polling behind
+        trusted.product.open()  # leave the Sign In screen's polling behind (not `/`: it redirects itself)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

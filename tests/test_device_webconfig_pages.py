@@ -8,6 +8,7 @@ that changes a device puts it back (Export before, Import after).
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from device_webconfig_support import (  # noqa: F401 - module-scoped lab fixture
     power_cycle,
     restored,
 )
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, Route
 
 from harness.device.errors import DeviceError, InfraError
 from harness.device.webconfig import (
@@ -364,3 +365,29 @@ def test_export_and_import_refusals_and_round_trip(info: LabInfo, context: Brows
     assert wc.email_server.read().sender == "changed@epsonlab.onmicrosoft.com"  # refused imports change nothing
     assert wc.import_.import_file(original, "Export-Pa55") == ("Setup complete.",)
     assert wc.email_server.read().sender == ""
+
+
+def test_a_page_that_navigates_itself_does_not_cut_the_page_objects_load_short(info: LabInfo,
+                                                                              context: BrowserContext) -> None:
+    device = info.devices[0]
+    wc = admin_webconfig(context, device)
+    wc.product.open()
+    target = wc.email_server.url()
+    held: list[str] = []
+
+    def slow_device(route: Route) -> None:
+        # The device answers our page slowly, so the old document (still alive until ours commits) navigates
+        # itself meanwhile, as the entry page's meta refresh or the Sign In screen's reload do.
+        if not held:
+            held.append(route.request.url)
+            time.sleep(0.5)
+        route.continue_()
+
+    wc.page.route(target, slow_device)
+    wc.page.evaluate("url => setTimeout(() => { window.location.href = url; }, 100)", wc.product.url())
+    try:
+        settings = wc.email_server.read()
+    finally:
+        wc.page.unroute(target)
+    assert held == [target] and wc.page.url == target
+    assert settings.auth_method

@@ -34,6 +34,8 @@ from harness.reporting import evidence
 from harness.reporting.steps import step
 
 DEFAULT_TIMEOUT_MS = 15_000
+#: Playwright's and Chromium's words when a page's own navigation cut ours short.
+INTERRUPTED = re.compile(r"is interrupted by another navigation|net::ERR_ABORTED")
 _NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
 P = TypeVar("P", bound="WebConfigPage")
 
@@ -100,7 +102,15 @@ class WebConfigPage:
 
     def _load(self, url: str) -> None:
         with self.translated(f"opening {self.title}"):
-            response = self.page.goto(url, wait_until="load", timeout=self.timeout_ms)
+            try:
+                response = self.page.goto(url, wait_until="load", timeout=self.timeout_ms)
+            except PlaywrightError as exc:
+                if not INTERRUPTED.search(str(exc)):
+                    raise
+                # The page was navigating itself (the entry page's meta refresh, the Sign In screen reloading when
+                # its polling ends): let that navigation land, then load ours.
+                self.page.wait_for_load_state("load", timeout=self.timeout_ms)
+                response = self.page.goto(url, wait_until="load", timeout=self.timeout_ms)
         if response is not None and response.status == 404:
             raise PageNotFound(f"{url}: HTTP 404 (the model lacks {self.title!r}, or the profile's path is wrong)")
         if response is not None and response.status >= 400:
