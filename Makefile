@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: command -> package
-DEB_TOOLS := chromium:chromium msmtp:msmtp snmpwalk:snmp pdftotext:poppler-utils
+DEB_TOOLS := chromium:chromium chromium-headless-shell:chromium-headless-shell msmtp:msmtp snmpwalk:snmp pdftotext:poppler-utils
 # Debian packages found by a file they install: file -> package (the PDF report's fonts)
 DEB_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
              /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf:fonts-ipafont-gothic

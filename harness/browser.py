@@ -23,14 +23,20 @@ QUIET_FLAGS: tuple[str, ...] = (
     "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
 )
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+#: Debian's chromium-headless-shell: Chromium's engine without the browser's UI, what Playwright itself runs for
+#: headless Chromium. A page load costs it about 40% less CPU than the full browser in headless mode.
+SYSTEM_HEADLESS_SHELL = ("/usr/bin/chromium-headless-shell",)
 
 
 class BrowserUnavailable(RuntimeError):
     """No Chromium could be found or started; says how to install one."""
 
 
-def chromium_executable(playwright: Playwright) -> str | None:
-    """Path to the Chromium to use: None for Playwright's bundled build when installed, else Debian's."""
+def chromium_executable(playwright: Playwright, *, headless: bool = True) -> str | None:
+    """Path to the Chromium to use: None for Playwright's bundled build when installed, else Debian's.
+
+    Headless, Debian's headless shell is preferred to the full browser when both are installed.
+    """
     override = os.environ.get("EPSON_HIL_CHROMIUM")
     if override:
         return override
@@ -40,7 +46,7 @@ def chromium_executable(playwright: Playwright) -> str | None:
         bundled = ""
     if bundled and Path(bundled).exists():
         return None
-    for candidate in SYSTEM_CHROMIUM:
+    for candidate in (SYSTEM_HEADLESS_SHELL if headless else ()) + SYSTEM_CHROMIUM:
         if Path(candidate).exists():
             return candidate
     found = shutil.which("chromium")
@@ -69,7 +75,8 @@ def launch_browser(playwright: Playwright, *, resolve: Mapping[str, int] | None 
                    spki: Sequence[str] = (), headless: bool = True) -> Browser:
     """Launch Chromium for the lab; ``resolve`` maps host names to loopback ports, ``spki`` pins certificates."""
     return playwright.chromium.launch(
-        executable_path=chromium_executable(playwright), headless=headless, args=chromium_args(resolve, spki),
+        executable_path=chromium_executable(playwright, headless=headless), headless=headless,
+        args=chromium_args(resolve, spki),
     )
 
 
