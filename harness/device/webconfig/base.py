@@ -30,6 +30,7 @@ from harness.device.webconfig.errors import (
     WebConfigUnreachable,
 )
 from harness.device.webconfig.profile import LocatorProfile, LocatorSpec, PageSpec, default_profile
+from harness.device.webconfig.reading import PageReading, read_fields
 from harness.reporting import evidence
 from harness.reporting.steps import step
 
@@ -129,12 +130,18 @@ class WebConfigPage:
         """The profile's locator ``name`` of this page (or of ``page_key``), optionally inside ``within``."""
         return self.locator_spec(name, page_key).resolve(within or self.page)
 
+    def reading(self, *names: str, page_key: str | None = None) -> PageReading:
+        """Read the locators ``names`` of this page (or of ``page_key``) in one browser round trip (reading.py)."""
+        specs = {name: self.locator_spec(name, page_key) for name in names}
+        return PageReading(read_fields(self.page, specs), specs, lambda name: self.loc(name, page_key=page_key),
+                           lambda lines: evidence.said(f"Web Config {self.title}", lines))
+
     def shown(self, name: str) -> bool:
         """Whether the page shows ``name`` now (present and visible); never waits."""
-        return self.loc(name).first.is_visible()  # False when nothing matches: one round trip, not two
+        return self.reading(name).shown(name)
 
     def login_form_shown(self) -> bool:
-        return self.loc("password", page_key="login").count() > 0
+        return self.reading("password", page_key="login").count("password") > 0
 
     def require_session(self) -> None:
         if self.spec.state == "admin" and self.login_form_shown():
@@ -146,14 +153,10 @@ class WebConfigPage:
 
     def lines(self, name: str, *, page_key: str | None = None) -> tuple[str, ...]:
         """The visible text lines of every element ``name`` matches (a result box: one line per message)."""
-        texts = self.loc(name, page_key=page_key).all_inner_texts()
-        lines = tuple(line.strip() for text in texts for line in text.splitlines() if line.strip())
-        evidence.said(f"Web Config {self.title}", lines)
-        return lines
+        return self.reading(name, page_key=page_key).lines(name)
 
     def text(self, name: str) -> str:
-        texts = self.loc(name).all_inner_texts()
-        return " ".join(texts[0].split()) if texts else ""
+        return self.reading(name).text(name)
 
     def wait_shown(self, target: Locator, what: str, timeout_ms: float | None = None) -> None:
         try:
@@ -177,10 +180,8 @@ class WebConfigPage:
             raise ValueError(f"{self.title}: {name} has no option {label!r} (it offers {', '.join(offered) or 'none'})")
         self.loc(name).select_option(label=label, timeout=self.timeout_ms)
 
-    # Reads go through evaluate_all, which never waits: an absent field costs one round trip, not a count first.
     def selected(self, name: str) -> str:
-        return str(self.loc(name).evaluate_all(
-            "es => es.length > 0 && es[0].selectedIndex >= 0 ? es[0].options[es[0].selectedIndex].text : ''")).strip()
+        return self.reading(name).selected(name)
 
     def options(self, name: str) -> list[str]:
         texts = self.loc(name).evaluate_all("es => es.length ? Array.from(es[0].options, o => o.text) : []")
@@ -192,15 +193,13 @@ class WebConfigPage:
         value = spec.value_of(option)
         self.loc(name).and_(self.page.locator(f'[value="{value}"]')).check(timeout=self.timeout_ms)
 
-    def checked(self, name: str) -> str | None:
+    def checked(self, name: str, reading: PageReading | None = None) -> str | None:
         """The checked radio option's name (None when none is checked or its value is unknown)."""
-        spec = self.locator_spec(name)
-        found = self.loc(name).and_(self.page.locator(":checked"))
-        value = found.evaluate_all("es => es.length ? es[0].getAttribute('value') : null")
-        return None if value is None else spec.option_of(value or "")
+        value = (reading or self.reading(name)).checked_value(name)
+        return None if value is None else self.locator_spec(name).option_of(value)
 
     def value(self, name: str) -> str:
-        return str(self.loc(name).evaluate_all("es => es.length ? es[0].value ?? '' : ''"))
+        return self.reading(name).value(name)
 
     # --- submitting -----------------------------------------------------------------------------------------
     def submit(self, button: str, *, result: str = "result") -> tuple[str, ...]:
@@ -230,12 +229,12 @@ class WebConfigPage:
 
     def result(self, name: str = "result") -> tuple[str, ...]:
         """Read the result box after a submit and sort it into success or a typed refusal."""
-        box = self.loc(name)
-        if not box.count():
+        page = self.reading(name)
+        if not page.count(name):
             if self.login_form_shown():
                 raise self.login_required()
             raise WebConfigPageError(f"{self.page.url}: {self.title}: the device showed no result")
-        messages = self.lines(name)
+        messages = page.lines(name)
         self.raise_for(messages)
         return messages
 
@@ -273,10 +272,10 @@ class WebConfigPage:
     # --- tables ---------------------------------------------------------------------------------------------
     def table_rows(self, name: str) -> list[dict[str, str]]:
         """Rows of the table ``name`` as header → cell text (columns found by their header, never position)."""
-        found = self.loc(name)
-        if not found.count():
+        html = self.reading(name).html(name)
+        if not html:
             return []
-        root = parse_html(str(found.first.evaluate("e => e.outerHTML")))
+        root = parse_html(html)
         rows = [[c.text() for c in r.children if isinstance(c, Element) and c.tag in ("td", "th")]
                 for r in root.find_all("tr")]
         rows = [r for r in rows if r]

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from harness.device.htmltree import parse_html
 from harness.device.infopage import parse_info_page
 from harness.device.webconfig.base import WebConfigPage
 from harness.device.webconfig.errors import WebConfigPageError, WebConfigRefused
+from harness.device.webconfig.reading import PageReading
 from harness.reporting.steps import step
 
 __all__ = [
@@ -98,6 +100,11 @@ class EmailServerPage(WebConfigPage):
     """Network > Email Server > Basic."""
 
     page_key = "email_basic"
+    #: What :meth:`read` reads, in one browser round trip.
+    READ: ClassVar[tuple[str, ...]] = (
+        "auth_method", "email_service", "current_status", "signed_in_account", "account", "sender", "smtp_server",
+        "smtp_port", "secure", "cert_validation", "pop3_server", "pop3_port", "certificate_warning",
+        "signin_not_saved", "signin_error", "sign_out", "result")
     #: Which Network Status pane shows this page's saved settings.
     saved_status: ClassVar[str] = "email"
     signin_screen: ClassVar[type[SignInScreen]]
@@ -108,21 +115,23 @@ class EmailServerPage(WebConfigPage):
         """Every field as the page shows it; ``reload`` False reads the page as it stands (after OK)."""
         if reload:
             self.open()
-        self.wait_shown(self.loc("auth_method"), "Authentication Method")
-        oauth2 = self.shown("current_status")
-        status = self.text("current_status") if oauth2 else None
+        page = self.reading(*self.READ)
+        if not page.shown("auth_method"):
+            self.wait_shown(self.loc("auth_method"), "Authentication Method")
+            page = self.reading(*self.READ)
+        oauth2 = page.shown("current_status")
         return EmailServerSettingsView(
-            auth_method=self.selected("auth_method"),
-            email_service=self.selected("email_service") if self.shown("email_service") else None,
-            current_status=status,
-            signed_in_account=(self.text("signed_in_account") or None) if oauth2 else None,
-            account=self.value("account"), sender=self.value("sender"), smtp_server=self.value("smtp_server"),
-            smtp_port=_port(self.value("smtp_port")), secure=self.selected("secure"),
-            cert_validation=_enabled(self.checked("cert_validation")), pop3_server=self.value("pop3_server"),
-            pop3_port=_port(self.value("pop3_port")), certificate_warning=self.shown("certificate_warning"),
-            signin_not_saved=self.shown("signin_not_saved"),
-            signin_error=" ".join(self.lines("signin_error")) or None, sign_out_shown=self.shown("sign_out"),
-            messages=self.lines("result"),
+            auth_method=page.selected("auth_method"),
+            email_service=page.selected("email_service") if page.shown("email_service") else None,
+            current_status=page.text("current_status") if oauth2 else None,
+            signed_in_account=(page.text("signed_in_account") or None) if oauth2 else None,
+            account=page.value("account"), sender=page.value("sender"), smtp_server=page.value("smtp_server"),
+            smtp_port=_port(page.value("smtp_port")), secure=page.selected("secure"),
+            cert_validation=_enabled(self.checked("cert_validation", page)), pop3_server=page.value("pop3_server"),
+            pop3_port=_port(page.value("pop3_port")), certificate_warning=page.shown("certificate_warning"),
+            signin_not_saved=page.shown("signin_not_saved"),
+            signin_error=" ".join(page.lines("signin_error")) or None, sign_out_shown=page.shown("sign_out"),
+            messages=page.lines("result"),
         )
 
     @step("{device}: fill in {self.title}")
@@ -214,6 +223,8 @@ class SignInScreen(WebConfigPage):
     """The Sign In screen (Basic's Sign In button): "Sign in with Microsoft", the code, Current Status."""
 
     page_key = "email_signin"
+    #: Where the screen shows the verification code and URL.
+    CODE: ClassVar[tuple[str, ...]] = ("message", "user_code", "verification_uri")
     basic_page: ClassVar[type[EmailServerPage]] = EmailServerPage
 
     def open_for(self, service: EmailService) -> SignInScreen:
@@ -235,23 +246,24 @@ class SignInScreen(WebConfigPage):
         self.click_and_wait("start")
         self.wait_shown(self.loc("user_code").or_(self.loc("message")).or_(self.loc("result"))
                         .or_(self.loc("signin_error")), "the verification code")
-        if self.loc("result").count():
+        page = self.reading("result", "signin_error", *self.CODE)
+        if page.count("result"):
             self.result()
-        if self.shown("signin_error"):
-            raise WebConfigRefused(self.lines("signin_error"), page=self.title)
-        code = self.code()
+        if page.shown("signin_error"):
+            raise WebConfigRefused(page.lines("signin_error"), page=self.title)
+        code = self.code(page)
         if code is None:
             raise WebConfigPageError(f"{self.page.url}: {self.title}: no verification code and URL could be read")
         return code
 
-    def code(self) -> SignInCode | None:
+    def code(self, page: PageReading | None = None) -> SignInCode | None:
         """The code and URL shown, from their own fields or else from the sign-in message."""
-        message = " ".join(self.lines("message"))
-        user_code = self.text("user_code")
-        uri_field = self.loc("verification_uri")
+        page = page or self.reading(*self.CODE)
+        message = " ".join(page.lines("message"))
+        user_code = page.text("user_code")
         uri = ""
-        if uri_field.count():
-            uri = (uri_field.first.get_attribute("href") or uri_field.first.inner_text()).strip()
+        if page.count("verification_uri"):
+            uri = (page.href("verification_uri") or page.text("verification_uri")).strip()
         if not user_code and (found := _MESSAGE_CODE.search(message)):
             user_code = found.group(1)
         if not uri and (link := _MESSAGE_URI.search(message)):
@@ -267,9 +279,10 @@ class SignInScreen(WebConfigPage):
         signed_in = self.profile.messages.signed_in
         status = self.loc("current_status").filter(has_text=_exactly(signed_in))
         self.wait_shown(status.or_(self.loc("signin_error")), f"Current Status {signed_in!r}", timeout_ms)
-        if self.shown("signin_error"):
-            raise WebConfigRefused(self.lines("signin_error"), page=self.title)
-        return self.text("signed_in_account")
+        page = self.reading("signin_error", "signed_in_account")
+        if page.shown("signin_error"):
+            raise WebConfigRefused(page.lines("signin_error"), page=self.title)
+        return page.text("signed_in_account")
 
     @step("{device}: Back from {self.title} to the settings")
     def back(self) -> EmailServerPage:
@@ -290,13 +303,14 @@ class ConnectionTestPage(WebConfigPage):
         """Open the page, click Start, read the result (a failed test is a result, not an exception)."""
         self.open()
         self.click_and_wait("start")
-        box = self.loc("result")
-        self.wait_shown(box, "the connection test result")
-        messages = self.lines("result")
+        self.wait_shown(self.loc("result"), "the connection test result")
+        page = self.reading("result")
+        messages = page.lines("result")
         if self.profile.messages.stale_token in messages:
             self.raise_for(messages)
         message = " ".join(messages)
-        code_attr = box.first.get_attribute("data-error-code") or ""
+        box = next(parse_html(page.html("result")).elements(), None)
+        code_attr = box.attrs.get("data-error-code", "") if box is not None else ""
         found = _ERROR_CODE.search(message)
         code = int(code_attr) if code_attr.isdigit() else int(found.group(1)) if found else None
         return ConnectionTestResult(ok=self.profile.messages.connection_ok in messages, message=message,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from harness.device.infopage import parse_info_page
 from harness.device.statussheet import EmailServerStatus, parse_status_sheet_text
 from harness.device.webconfig.base import WebConfigPage
+from harness.device.webconfig.reading import PageReading
 from harness.reporting.steps import step
 
 
@@ -31,17 +32,19 @@ class NetworkStatusPage(WebConfigPage):
     @step("{device}: read {self.title}")
     def read(self) -> NetworkStatusView:
         self.open()
-        self.wait_shown(self.loc("network_pane"), "the Network pane")
-        network, email, fax = (self.pane(name) for name in ("network_pane", "email_pane", "fax_pane"))
+        panes = ("network_pane", "email_pane", "fax_pane")
+        page = self.reading(*panes)
+        if not page.shown("network_pane"):
+            self.wait_shown(self.loc("network_pane"), "the Network pane")
+            page = self.reading(*panes)
+        network, email, fax = (self.pane(name, page) for name in panes)
         return NetworkStatusView(network=network, email=_email_status(email), fax=_email_status(fax),
                                  email_values=email, fax_values=fax)
 
-    def pane(self, name: str) -> dict[str, str]:
+    def pane(self, name: str, page: PageReading | None = None) -> dict[str, str]:
         """Keys and values of one pane (hidden tabs too: they are in the page, only not displayed)."""
-        found = self.loc(name)
-        if not found.count():
-            return {}
-        return parse_info_page(str(found.first.evaluate("e => e.outerHTML"))).values
+        html = (page or self.reading(name)).html(name)
+        return parse_info_page(html).values if html else {}
 
 
 def _email_status(values: dict[str, str]) -> EmailServerStatus | None:

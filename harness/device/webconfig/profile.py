@@ -93,6 +93,12 @@ class LocatorSpec(_Model):
         assert self.css is not None
         return root.locator(self.css)
 
+    def css_selector(self) -> str | None:
+        """The locator as a selector the page's own ``querySelectorAll`` takes, or None (a role or a label)."""
+        if self.name is not None:
+            return f'[name="{_css_string(self.name)}"]'
+        return self.css
+
     def value_of(self, option: str) -> str:
         """The ``value`` of a radio option named ``option``; KeyError lists the known ones."""
         try:

@@ -1,0 +1,175 @@
+"""One browser round trip for a page's fields: presence, visibility, text, value, choice, all read at once.
+
+Reading a form field by field costs a round trip to the browser each (about 4 ms here, a whole page read ~20 of
+them), and the first Playwright locator call on a new document also builds Playwright's utility world (~15 ms).
+A :class:`PageReading` asks the page once, in its own JavaScript world, for every field whose locator is plain
+CSS (the profile's ``name`` and ``css`` locators). A locator the page's ``querySelectorAll`` cannot take (a role,
+a label, Playwright's own CSS extensions) is read through Playwright as before, so a profile never has to
+change for it. Like Playwright's locators, the quick read searches the page's main frame; unlike them, it does
+not look inside shadow roots, which Web Config pages do not use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page
+
+from harness.device.webconfig.profile import LocatorSpec
+
+#: The page navigated (a meta refresh, the Sign In screen reloading itself) while it was being read.
+NAVIGATED = re.compile(r"Execution context was destroyed|navigat", re.IGNORECASE)
+
+#: Reads every selector of ``specs`` (name -> CSS); null for a selector the browser does not accept.
+#: Visibility is Playwright's: a rendered box of non-zero size and ``visibility: visible``.
+READ_FIELDS_JS = """specs => {
+  const visible = e => {
+    if (getComputedStyle(e).visibility !== 'visible') return false;
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const out = {};
+  for (const [name, selector] of Object.entries(specs)) {
+    let found;
+    try { found = Array.from(document.querySelectorAll(selector)); } catch (e) { out[name] = null; continue; }
+    const first = found[0];
+    const checked = found.find(e => e.matches(':checked'));
+    out[name] = {
+      count: found.length,
+      visible: first ? visible(first) : false,
+      texts: found.map(e => e.innerText),
+      value: first && first.value != null ? String(first.value) : '',
+      selected: first && first.options && first.selectedIndex >= 0 ? first.options[first.selectedIndex].text : '',
+      checked: checked ? checked.getAttribute('value') : null,
+      html: first ? first.outerHTML : '',
+      href: first ? first.getAttribute('href') : null,
+    };
+  }
+  return out;
+}"""
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    """One locator's elements as the page showed them: how many, whether the first is visible, its contents."""
+
+    count: int
+    visible: bool
+    texts: tuple[str, ...]
+    value: str
+    selected: str
+    #: The ``value`` attribute of the first checked element (a radio group's choice), if any.
+    checked: str | None
+    #: The first element's markup (a pane or a table, parsed by the caller).
+    html: str
+    #: The first element's ``href`` (a link), if it has one.
+    href: str | None
+
+
+def read_fields(page: Page, specs: Mapping[str, LocatorSpec]) -> dict[str, FieldReading]:
+    """Read every plain-CSS locator of ``specs`` in one evaluation; the others are left out of the answer.
+
+    A page that navigates meanwhile gives an empty answer: every field is then read through Playwright.
+    """
+    selectors = {name: css for name, spec in specs.items() if (css := spec.css_selector()) is not None}
+    if not selectors:
+        return {}
+    try:
+        answer: dict[str, Any] = page.evaluate(READ_FIELDS_JS, selectors)
+    except PlaywrightError as exc:
+        if not NAVIGATED.search(str(exc)):
+            raise
+        return {}  # Playwright's locators wait for the new document
+    return {name: FieldReading(count=int(got["count"]), visible=bool(got["visible"]),
+                               texts=tuple(str(t) for t in got["texts"]), value=str(got["value"]),
+                               selected=str(got["selected"]).strip(), checked=got["checked"],
+                               html=str(got["html"]), href=got["href"])
+            for name, got in answer.items() if got is not None}
+
+
+def text_lines(texts: Iterable[str]) -> tuple[str, ...]:
+    """The non-blank lines of some elements' texts, stripped (a result box: one line per message)."""
+    return tuple(line.strip() for text in texts for line in text.splitlines() if line.strip())
+
+
+class PageReading:
+    """A page's fields read at once; each accessor answers as the page object's own reader would."""
+
+    def __init__(self, fields: Mapping[str, FieldReading], specs: Mapping[str, LocatorSpec],
+                 locate: Callable[[str], Locator], said: Callable[[tuple[str, ...]], None]) -> None:
+        self._fields = fields
+        self._specs = specs
+        self._locate = locate
+        self._said = said
+
+    def _read(self, name: str) -> FieldReading | None:
+        """The quick read of ``name``, or None when Playwright must look (not plain CSS, or the page navigated)."""
+        if name not in self._specs:
+            raise KeyError(f"{name!r} was not read (read: {', '.join(self._specs)})")
+        return self._fields.get(name)
+
+    def count(self, name: str) -> int:
+        got = self._read(name)
+        return got.count if got is not None else self._locate(name).count()
+
+    def shown(self, name: str) -> bool:
+        """Whether the first element ``name`` matches is visible (False when none matches)."""
+        got = self._read(name)
+        return got.visible if got is not None else self._locate(name).first.is_visible()
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        got = self._read(name)
+        return got.texts if got is not None else tuple(self._locate(name).all_inner_texts())
+
+    def text(self, name: str) -> str:
+        """The first element's text, whitespace collapsed ('' when none matches)."""
+        texts = self.texts(name)
+        return " ".join(texts[0].split()) if texts else ""
+
+    def lines(self, name: str) -> tuple[str, ...]:
+        """Every element's visible text lines, noted as what the device said."""
+        lines = text_lines(self.texts(name))
+        self._said(lines)
+        return lines
+
+    def value(self, name: str) -> str:
+        got = self._read(name)
+        if got is not None:
+            return got.value
+        return str(self._locate(name).evaluate_all("es => es.length ? es[0].value ?? '' : ''"))
+
+    def selected(self, name: str) -> str:
+        got = self._read(name)
+        if got is not None:
+            return got.selected
+        return str(self._locate(name).evaluate_all(
+            "es => es.length > 0 && es[0].selectedIndex >= 0 ? es[0].options[es[0].selectedIndex].text : ''")).strip()
+
+    def checked_value(self, name: str) -> str | None:
+        """The ``value`` of the checked element among ``name``'s matches (a radio group's choice)."""
+        got = self._read(name)
+        if got is not None:
+            return got.checked
+        found = self._locate(name).and_(self._locate(name).page.locator(":checked"))
+        value = found.evaluate_all("es => es.length ? es[0].getAttribute('value') : null")
+        return None if value is None else str(value)
+
+    def html(self, name: str) -> str:
+        """The first matching element's markup ('' when none matches)."""
+        got = self._read(name)
+        if got is not None:
+            return got.html
+        found = self._locate(name)
+        return str(found.first.evaluate("e => e.outerHTML")) if found.count() else ""
+
+    def href(self, name: str) -> str | None:
+        """The first matching element's ``href`` (None when it has none, or nothing matches)."""
+        got = self._read(name)
+        if got is not None:
+            return got.href
+        found = self._locate(name)
+        return found.first.get_attribute("href") if found.count() else None
