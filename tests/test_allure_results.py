@@ -182,6 +182,9 @@ def test_a_failed_web_test_keeps_screenshots_traces_and_the_tiers_evidence(allur
     assert any(f"Web Config of {DEVICE}" in a["name"] for a in screenshots)
     for shot in screenshots:
         assert (results / shot["source"]).read_bytes().startswith(b"\x89PNG")
+    sources = by_type["text/html"]
+    assert any(a["name"].startswith(f"page source: Web Config of {DEVICE}") for a in sources)
+    assert all("<html" in (results / a["source"]).read_text().lower() for a in sources)
     traces = by_type[TRACE_MEDIA_TYPE]
     assert any(a["name"] == f"Playwright trace: Web Config of {DEVICE}" for a in traces)
     with zipfile.ZipFile(results / traces[0]["source"]) as trace:
@@ -250,7 +253,7 @@ def test_the_evidence_is_in_the_run_record_too(allure_run: dict[str, Any]) -> No
     record = load_record(allure_run["run_dir"])
     failed = next(t for t in record.tests if t.test.endswith("::test_signs_in_then_fails"))
     kinds = {a.kind for a in failed.attachments}
-    assert {"screenshot", "playwright-trace", "smtp-transcript", "signin-log", "snmp-readings",
+    assert {"screenshot", "page-source", "playwright-trace", "smtp-transcript", "signin-log", "snmp-readings",
             "job-history"} <= kinds
     for attachment in failed.attachments:
         assert (allure_run["run_dir"] / attachment.path).stat().st_size == attachment.size

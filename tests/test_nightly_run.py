@@ -124,7 +124,8 @@ def test_every_attachment_is_on_disk_with_its_digest(nightly: NightlyRun, record
     for test in record.tests:
         if test.outcome is Outcome.FAILED:
             kinds = {a.kind for a in test.attachments}
-            assert {AttachmentKind.SCREENSHOT, AttachmentKind.TRACE} <= kinds, (test.nodeid, kinds)
+            assert {AttachmentKind.SCREENSHOT, AttachmentKind.PAGE_SOURCE, AttachmentKind.TRACE} <= kinds, \
+                (test.nodeid, kinds)
 
 
 @pytest.mark.slow

@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
     run.add_argument("--require-ready", action="store_true",
                      help="exit 3 when the verdict is NOT READY though no test failed (gaps, a -k selection): "
                           "for release gates, where only a complete run may pass")
+    run.add_argument("--trace-snapshots", action="store_true",
+                     help="record DOM snapshots in the Playwright traces of failed tests (about 15%% more CPU; "
+                          "a failure keeps its pages' screenshots and HTML either way)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
                      help="anything after -- goes to pytest unchanged")
     run.set_defaults(func=run_suites)
@@ -52,6 +55,8 @@ def pytest_arguments(args: argparse.Namespace, run_id: str, out: Path) -> list[s
         argv += ["--device", name]
     if args.workers > 0:
         argv += ["-n", str(args.workers), "--dist", "loadgroup"]
+    if getattr(args, "trace_snapshots", False):
+        argv.append("--trace-snapshots")
     extra = list(args.pytest_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]

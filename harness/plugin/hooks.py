@@ -14,6 +14,7 @@ from harness.lab.inventory import load_inventory
 from harness.lab.outcomes import FailureClass, classify
 from harness.lab.yamlfile import InventoryError
 from harness.plugin.options import add_options, inventory_path
+from harness.reporting.browser_evidence import browser_evidence
 
 FAILURE_CLASS = pytest.StashKey[FailureClass]()
 #: The run record's collector, registered under this name when ``--report-dir`` is given.
@@ -31,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "every capability; skip with the reason otherwise")
     config.addinivalue_line("markers", "destructive: changes a device beyond what the test restores itself")
     config.addinivalue_line("markers", "guide(section, claim): the step or claim of the vendor guide a test checks")
+    browser_evidence().snapshots = bool(config.getoption("trace_snapshots", False))
     if config.getoption("devices"):
         selected_devices(config)  # a bad --device is a usage error before anything is collected
     report_dir = config.getoption("report_dir", None)

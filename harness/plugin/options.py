@@ -28,6 +28,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", action="store", default=None, metavar="DIR", dest="report_dir",
                     help="write the run record (DIR/run.json) and keep evidence under DIR/attachments/; "
                          "everything there is redacted ('epson-hil run' passes reports/<run-id>)")
+    group.addoption("--trace-snapshots", action="store_true", default=False, dest="trace_snapshots",
+                    help="record DOM snapshots in the Playwright traces kept for failed tests (the page before and "
+                         "after every action; about 15%% more CPU); a failure keeps its pages' HTML either way")
 
 
 def inventory_path(config: pytest.Config) -> Path:

@@ -1,10 +1,14 @@
-"""Failure evidence from the harness's browser contexts: a screenshot of every open page and the Playwright trace.
+"""Failure evidence from the harness's browser contexts: a screenshot and the source of every open page, the trace.
 
-Every context the harness opens for Web Config or Microsoft's pages is watched: it records a trace with DOM
-snapshots (no screenshots, which cost the most), in one chunk per test. When a test fails, every open page is
-photographed and each context's chunk saved as evidence; when it passes, the chunk is dropped unsaved. A
-context closed by an exception inside a test (a Microsoft sign-in that broke) keeps its evidence until the
-test's outcome is known.
+Every context the harness opens for Web Config or Microsoft's pages is watched: it records a Playwright trace
+(actions, network, console) in one chunk per test. When a test fails, every open page is photographed, its
+HTML kept as it stands, and each context's chunk saved as evidence; when it passes, the chunk is dropped
+unsaved. A context closed by an exception inside a test (a Microsoft sign-in that broke) keeps its evidence
+until the test's outcome is known.
+
+DOM snapshots in the trace (the page before and after every action) are off unless asked for
+(``--trace-snapshots``): they cost about 15% of a run's CPU, and the failing page's own HTML and screenshot
+are kept without them. Trace screenshots (a screencast) are never recorded.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from harness.reporting import evidence
@@ -56,11 +60,13 @@ class BrowserEvidence:
         self._lock = threading.Lock()
         self._spool = Path(tempfile.mkdtemp(prefix="browser-evidence-"))
         self._serial = 0
+        #: Record DOM snapshots in traces (``--trace-snapshots``); applies to contexts watched from now on.
+        self.snapshots = False
 
     def watch(self, context: BrowserContext, label: str) -> None:
         """Start tracing ``context`` (its first chunk belongs to the test running now)."""
         try:
-            context.tracing.start(snapshots=True, screenshots=False, sources=False)
+            context.tracing.start(snapshots=self.snapshots, screenshots=False, sources=False)
         except PlaywrightError:
             return  # already traced by someone else: leave it alone
         with self._lock:
@@ -127,6 +133,10 @@ class BrowserEvidence:
                 continue  # a page that cannot be drawn any more leaves no screenshot
             name = step_title(f"screenshot: {watched.label}: {_where(page.url)}")
             kept.append(_Kept(name, path, AttachmentKind.SCREENSHOT, "image/png", "png"))
+            source = self._page_source(page)
+            if source is not None:
+                name = step_title(f"page source: {watched.label}: {_where(page.url)}")
+                kept.append(_Kept(name, source, AttachmentKind.PAGE_SOURCE, "text/html", "html"))
         if watched.chunk_open:
             path = self._spool_path("zip")
             try:
@@ -138,6 +148,16 @@ class BrowserEvidence:
                                   TRACE_MEDIA_TYPE, "zip"))
             watched.chunk_open = False
         return kept
+
+    def _page_source(self, page: Page) -> Path | None:
+        """The page's HTML as it stands (the DOM the test last saw, scripts' changes included), spooled."""
+        try:
+            html = page.content()
+        except PlaywrightError:
+            return None  # a page navigating away or closing leaves its screenshot only
+        path = self._spool_path("html")
+        path.write_text(html, encoding="utf-8")
+        return path
 
     def _attach(self, item: _Kept) -> None:
         try:

@@ -25,6 +25,7 @@ class Outcome(StrEnum):
 
 class AttachmentKind(StrEnum):
     SCREENSHOT = "screenshot"
+    PAGE_SOURCE = "page-source"
     TRACE = "playwright-trace"
     SMTP_TRANSCRIPT = "smtp-transcript"
     SIGNIN_LOG = "signin-log"
