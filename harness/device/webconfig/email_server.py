@@ -17,7 +17,7 @@ from harness.device.htmltree import parse_html
 from harness.device.infopage import parse_info_page
 from harness.device.webconfig.base import WebConfigPage
 from harness.device.webconfig.errors import WebConfigPageError, WebConfigRefused
-from harness.device.webconfig.reading import PageReading
+from harness.device.webconfig.reading import PageReading, wait_until_shown
 from harness.reporting.steps import step
 
 __all__ = [
@@ -277,8 +277,13 @@ class SignInScreen(WebConfigPage):
         A failed sign-in (the page shows its error) raises :class:`WebConfigRefused` quoting it.
         """
         signed_in = self.profile.messages.signed_in
-        status = self.loc("current_status").filter(has_text=_exactly(signed_in))
-        self.wait_shown(status.or_(self.loc("signin_error")), f"Current Status {signed_in!r}", timeout_ms)
+        what = f"Current Status {signed_in!r}"
+        targets = [(self.locator_spec("current_status"), signed_in), (self.locator_spec("signin_error"), None)]
+        with self.translated(what):
+            quick = wait_until_shown(self.page, targets, timeout_ms)
+        if not quick:
+            status = self.loc("current_status").filter(has_text=_exactly(signed_in))
+            self.wait_shown(status.or_(self.loc("signin_error")), what, timeout_ms)
         page = self.reading("signin_error", "signed_in_account")
         if page.shown("signin_error"):
             raise WebConfigRefused(page.lines("signin_error"), page=self.title)

@@ -53,6 +53,30 @@ READ_FIELDS_JS = """specs => {
 }"""
 
 
+#: True once an element of one of ``targets`` ([selector, exact text or null]) is visible with that text.
+SHOWN_JS = """targets => targets.some(([selector, text]) => Array.from(document.querySelectorAll(selector)).some(e => {
+  if (text !== null && e.textContent.trim() !== text) return false;
+  if (getComputedStyle(e).visibility !== 'visible') return false;
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && r.height > 0;
+}))"""
+#: How often :func:`wait_until_shown` looks. Playwright's own waits back off to every 500 ms after the first
+#: 170 ms, which made every sign-in wait up to half a second longer than the device took.
+WAIT_POLL_MS = 50
+
+
+def wait_until_shown(page: Page, targets: Iterable[tuple[LocatorSpec, str | None]], timeout_ms: float) -> bool:
+    """Wait until one target (a locator, and the exact text it must show, or None) is visible; False if it is not
+    plain CSS (the caller waits through Playwright instead). Raises Playwright's TimeoutError.
+    """
+    selectors = [(spec.css_selector(), text) for spec, text in targets]
+    if any(css is None for css, _ in selectors):
+        return False
+    page.wait_for_function(SHOWN_JS, arg=[[css, text] for css, text in selectors], polling=WAIT_POLL_MS,
+                           timeout=timeout_ms)
+    return True
+
+
 @dataclass(frozen=True)
 class FieldReading:
     """One locator's elements as the page showed them: how many, whether the first is visible, its contents."""

@@ -146,14 +146,14 @@ def draft_settings(wc: WebConfig, slot: MailSlot) -> EmailServerSettings:
 
 
 #: How often the Sign In screen asks the device for the sign-in's state while it is in progress.
-STATUS_POLL_MS = 250
+STATUS_POLL_MS = 100
 
 
 def status_script(slot: MailSlot, view: SignInView) -> str:
     """Polls the sign-in status JSON while a sign-in is in progress and updates Current Status in place.
 
-    Every quarter second: the device's own token poll (the tenant's interval, 1 s at least) is what paces the
-    sign-in, and the screen should show its result soon after, not up to another second later.
+    Every tenth of a second: the device's own token poll (the tenant's interval, 1 s at least) is what paces the
+    sign-in, and the screen should show its result as soon as the device has it (a local JSON, cheap to ask for).
     """
     if view.state != "polling":
         return ""
