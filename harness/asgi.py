@@ -49,9 +49,10 @@ class AsgiService:
         tls: dict[str, Any] = {}
         if self.certfile and self.keyfile:
             tls = {"ssl_certfile": str(self.certfile), "ssl_keyfile": str(self.keyfile)}
-        # A short graceful shutdown: an idle keep-alive client must not hold a lab's stop for long.
+        # A short graceful shutdown: a lab stops when its run is over, and a request still open then (2 s of every
+        # run's end with uvicorn's default wait) has nobody left to answer.
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                server_header=False, timeout_keep_alive=30, timeout_graceful_shutdown=2, **tls)
+                                server_header=False, timeout_keep_alive=30, timeout_graceful_shutdown=0.5, **tls)
         self._server = uvicorn.Server(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self.sock]))
         while not self._server.started:
