@@ -222,6 +222,9 @@ def test_epson_hil_run_asks_for_the_record_and_appends_it_to_the_history(tmp_pat
     args = argparse.Namespace(suites=Path("suites"), inventory=Path("inv.yaml"), device=[], workers=2, pytest_args=[])
     argv = pytest_arguments(args, "r1", tmp_path / "r1")
     assert argv[argv.index("--report-dir") + 1] == str(tmp_path / "r1")
+    assert "--trace-snapshots" not in argv
+    args.trace_snapshots = True
+    assert "--trace-snapshots" in pytest_arguments(args, "r1", tmp_path / "r1")
     out = tmp_path / "r1"
     assert record_history(out, tmp_path, None) is None  # no record, nothing appended
     out.mkdir()
