@@ -52,7 +52,7 @@ class AsgiService:
         # A short graceful shutdown: a lab stops when its run is over, and a request still open then (2 s of every
         # run's end with uvicorn's default wait) has nobody left to answer.
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                server_header=False, timeout_keep_alive=30, timeout_graceful_shutdown=0.5, **tls)
+                                server_header=False, timeout_keep_alive=30, timeout_graceful_shutdown=1, **tls)
         self._server = uvicorn.Server(config)
         self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self.sock]))
         while not self._server.started:
