@@ -145,16 +145,17 @@ def draft_settings(wc: WebConfig, slot: MailSlot) -> EmailServerSettings:
     return saved
 
 
-#: How often the Sign In screen asks the device for the sign-in's state while it is in progress.
+#: When a page showing a sign-in in progress first asks the device for its state, and how often after that. The
+#: first look waits a second, as the screen always did: a page can reload itself on what it learns (a failed
+#: sign-in), and must not do so under someone still filling it in. After that it looks every tenth of a second,
+#: so the screen shows a finished sign-in as soon as the device has it (the device's own token poll, the tenant's
+#: interval, is what paces the sign-in).
+FIRST_STATUS_POLL_MS = 1000
 STATUS_POLL_MS = 100
 
 
 def status_script(slot: MailSlot, view: SignInView) -> str:
-    """Polls the sign-in status JSON while a sign-in is in progress and updates Current Status in place.
-
-    Every tenth of a second: the device's own token poll (the tenant's interval, 1 s at least) is what paces the
-    sign-in, and the screen should show its result as soon as the device has it (a local JSON, cheap to ask for).
-    """
+    """Polls the sign-in status JSON while a sign-in is in progress and updates Current Status in place."""
     if view.state != "polling":
         return ""
     url = json.dumps(f"{page_path(slot.signin_page, 'STATUS.JSON')}?INPUTD_EMAILSERVICE={service_code(view.service)}")
@@ -166,7 +167,7 @@ def status_script(slot: MailSlot, view: SignInView) -> str:
         "var note=document.getElementById('SIGNIN_NOT_SAVED');if(note&&s.state==='signed_in'){note.style.display='';}"
         f"if(s.state==='polling'){{setTimeout(poll,{STATUS_POLL_MS});}}"
         "else if(s.state!=='signed_in'){window.location.reload();}})"
-        f".catch(function(){{setTimeout(poll,2000);}});}}setTimeout(poll,{STATUS_POLL_MS});}})();"
+        f".catch(function(){{setTimeout(poll,2000);}});}}setTimeout(poll,{FIRST_STATUS_POLL_MS});}})();"
     )
 
 
