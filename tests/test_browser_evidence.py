@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from evidence_support import recording_test
 from playwright.sync_api import Browser
 
 from harness.reporting import evidence
 from harness.reporting.browser_evidence import BrowserEvidence
 from harness.reporting.record import Attachment, AttachmentKind
-from harness.reporting.redaction import REDACTED, register_secret
+from harness.reporting.redaction import REDACTED
 
 SECRET = "page-source-secret-2718"
 PAGE = f"""<html><body><h1>Email Server &gt; Basic</h1>
@@ -24,14 +25,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Iterator[Path]:
-    register_secret(SECRET)
-    evidence.set_run_dir(tmp_path)
-    evidence.start_test("suites/test_s4_status.py::test_status[printer-1]")
-    try:
-        yield tmp_path
-    finally:
-        evidence.finish_test()
-        evidence.set_run_dir(None)
+    with recording_test(tmp_path, "suites/test_s4_status.py::test_status[printer-1]", SECRET) as recording:
+        yield recording
 
 
 def failed_test_evidence(browser: Browser, snapshots: bool) -> list[Attachment]:

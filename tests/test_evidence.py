@@ -10,25 +10,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from evidence_support import recording_test
 
 from harness.lab.yamlfile import InventoryError
 from harness.reporting import evidence
 from harness.reporting.record import AttachmentKind
-from harness.reporting.redaction import REDACTED, register_secret
+from harness.reporting.redaction import REDACTED
 
 SECRET = "evidence-test-secret-3141"
 
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Iterator[Path]:
-    register_secret(SECRET)
-    evidence.set_run_dir(tmp_path)
-    evidence.start_test("suites/test_s3_setup.py::test_sign_in[printer-1]")
-    try:
-        yield tmp_path
-    finally:
-        evidence.finish_test()
-        evidence.set_run_dir(None)
+    with recording_test(tmp_path, "suites/test_s3_setup.py::test_sign_in[printer-1]", SECRET) as recording:
+        yield recording
 
 
 def test_an_attachment_is_redacted_kept_under_the_test_and_hashed(run_dir: Path) -> None:
