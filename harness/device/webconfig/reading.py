@@ -24,14 +24,16 @@ from harness.device.webconfig.profile import LocatorSpec
 #: The page navigated (a meta refresh, the Sign In screen reloading itself) while it was being read.
 NAVIGATED = re.compile(r"Execution context was destroyed|navigat", re.IGNORECASE)
 
-#: Reads every selector of ``specs`` (name -> CSS); null for a selector the browser does not accept.
-#: Visibility is Playwright's: a rendered box of non-zero size and ``visibility: visible``.
-READ_FIELDS_JS = """specs => {
-  const visible = e => {
+#: Playwright's visibility: a rendered box of non-zero size and ``visibility: visible``.
+VISIBLE_JS = """e => {
     if (getComputedStyle(e).visibility !== 'visible') return false;
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.height > 0;
-  };
+  }"""
+
+#: Reads every selector of ``specs`` (name -> CSS); null for a selector the browser does not accept.
+READ_FIELDS_JS = """specs => {
+  const visible = VISIBLE;
   const out = {};
   for (const [name, selector] of Object.entries(specs)) {
     let found;
@@ -50,16 +52,12 @@ READ_FIELDS_JS = """specs => {
     };
   }
   return out;
-}"""
+}""".replace("VISIBLE", VISIBLE_JS)
 
 
 #: True once an element of one of ``targets`` ([selector, exact text or null]) is visible with that text.
-SHOWN_JS = """targets => targets.some(([selector, text]) => Array.from(document.querySelectorAll(selector)).some(e => {
-  if (text !== null && e.textContent.trim() !== text) return false;
-  if (getComputedStyle(e).visibility !== 'visible') return false;
-  const r = e.getBoundingClientRect();
-  return r.width > 0 && r.height > 0;
-}))"""
+SHOWN_JS = """targets => targets.some(([selector, text]) => Array.from(document.querySelectorAll(selector)).some(
+  e => (text === null || e.textContent.trim() === text) && (VISIBLE)(e)))""".replace("VISIBLE", VISIBLE_JS)
 #: How often :func:`wait_until_shown` looks. Playwright's own waits back off to every 500 ms after the first
 #: 170 ms, which made every sign-in wait up to half a second longer than the device took.
 WAIT_POLL_MS = 50
