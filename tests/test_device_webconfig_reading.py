@@ -20,13 +20,23 @@ FORM = """<html><body><form>
 <span id="STATUS">Signed out</span><div id="HIDDEN" style="display:none">later</div>
 <div class="warning">First line<br>Second line</div>
 <a id="LINK" href="https://microsoft.com/devicelogin">the page</a>
-<button type="button">Sign Out</button></form></body></html>"""
+<button type="button">Sign Out</button>
+<ul class="buttons"><li><button type="submit" class="button"> OK </button></li>
+<li><input type="submit" value="Apply"></li><li><input type="reset"></li>
+<li><span role="button" aria-label="Refresh">&#x21bb;</span></li><li><button role="tab">Start</button></li>
+<li><button aria-hidden="true">Back</button></li><li style="display:none"><button>Delete</button></li>
+<li><button style="visibility:hidden">Hidden Delete</button></li><li><button>Ok</button></li>
+<li><button aria-labelledby="LBL">x</button><span id="LBL">Sign In</span></li></ul></form></body></html>"""
 
 SPECS = {"auth": LocatorSpec(name="AUTH"), "sender": LocatorSpec(name="SENDER"), "cert": LocatorSpec(name="CERT"),
          "status": LocatorSpec(css="#STATUS"), "hidden": LocatorSpec(css="#HIDDEN", optional=True),
          "result": LocatorSpec(css="div.warning", optional=True), "link": LocatorSpec(css="#LINK"),
          "missing": LocatorSpec(css="#NOT_THERE", optional=True),
          "sign_out": LocatorSpec(role="button", text="Sign Out")}
+#: Buttons by role and exact name, read in the page's world: each must match what Playwright's getByRole finds.
+BUTTONS = {name: LocatorSpec(role="button", text=name, optional=True)
+           for name in ("OK", "Ok", "Apply", "Reset", "Submit", "Refresh", "Start", "Back", "Delete", "Hidden Delete",
+                        "Sign In", "x", "Sign")}
 
 
 @pytest.fixture
@@ -62,9 +72,21 @@ def test_one_reading_answers_as_playwright_does(page: Page) -> None:
         got.text("not-asked-for")
 
 
-def test_a_role_is_read_through_playwright(page: Page) -> None:
-    assert "sign_out" not in read_fields(page, SPECS)
-    assert reading(page).shown("sign_out")
+def test_buttons_by_role_and_name_are_found_as_playwright_finds_them(page: Page) -> None:
+    got = PageReading(read_fields(page, BUTTONS), BUTTONS, lambda name: pytest.fail(f"{name} was not read at once"),
+                      lambda lines: None)
+    for name, spec in BUTTONS.items():
+        locator = spec.resolve(page)
+        assert got.count(name) == locator.count(), name
+        assert got.shown(name) == locator.first.is_visible(), name
+        assert got.texts(name) == tuple(locator.all_inner_texts()), name
+
+
+def test_other_roles_and_labels_are_read_through_playwright(page: Page) -> None:
+    specs = {"form": LocatorSpec(role="form", optional=True), "sender": LocatorSpec(label="Sender", optional=True)}
+    assert read_fields(page, specs) == {}
+    got = PageReading({}, specs, lambda name: specs[name].resolve(page), lambda lines: None)
+    assert got.count("sender") == 0
 
 
 def test_waiting_ends_when_the_page_shows_the_text(page: Page) -> None:
@@ -78,5 +100,11 @@ def test_waiting_for_a_hidden_element_times_out(page: Page) -> None:
         wait_until_shown(page, [(SPECS["hidden"], None)], 300)
 
 
-def test_waiting_on_a_role_is_left_to_playwright(page: Page) -> None:
-    assert not wait_until_shown(page, [(SPECS["sign_out"], None)], 300)
+def test_waiting_for_a_button_is_done_in_the_page(page: Page) -> None:
+    assert wait_until_shown(page, [(SPECS["sign_out"], None)], 300)
+    with pytest.raises(PlaywrightTimeout):
+        wait_until_shown(page, [(BUTTONS["Back"], None)], 300)  # hidden from assistive technology
+
+
+def test_waiting_on_a_label_is_left_to_playwright(page: Page) -> None:
+    assert not wait_until_shown(page, [(LocatorSpec(label="Sender"), None)], 300)

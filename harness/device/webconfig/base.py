@@ -30,7 +30,7 @@ from harness.device.webconfig.errors import (
     WebConfigUnreachable,
 )
 from harness.device.webconfig.profile import LocatorProfile, LocatorSpec, PageSpec, default_profile
-from harness.device.webconfig.reading import PageReading, read_fields
+from harness.device.webconfig.reading import PageReading, read_fields, wait_until_shown
 from harness.reporting import evidence
 from harness.reporting.steps import step
 
@@ -158,9 +158,23 @@ class WebConfigPage:
     def text(self, name: str) -> str:
         return self.reading(name).text(name)
 
-    def wait_shown(self, target: Locator, what: str, timeout_ms: float | None = None) -> None:
+    def wait_shown(self, *targets: str | tuple[str, str], what: str, timeout_ms: float | None = None) -> None:
+        """Wait until one of ``targets`` shows: a locator name, or (name, the exact text it must show).
+
+        Waits in the page's own world when every target can be queried there (reading.py), so a page that already
+        shows one costs a single round trip and no Playwright utility world; else through Playwright's locators.
+        """
+        timeout = timeout_ms or self.timeout_ms
+        pairs = [(target, None) if isinstance(target, str) else target for target in targets]
         try:
-            target.first.wait_for(state="visible", timeout=timeout_ms or self.timeout_ms)
+            if wait_until_shown(self.page, [(self.locator_spec(name), text) for name, text in pairs], timeout):
+                return
+            either: Locator | None = None
+            for name, text in pairs:
+                found = self.loc(name) if text is None else self.loc(name).filter(has_text=exactly(text))
+                either = found if either is None else either.or_(found)
+            assert either is not None, "wait_shown needs a target"
+            either.first.wait_for(state="visible", timeout=timeout)
         except PlaywrightTimeout:
             raise WebConfigPageError(f"{self.page.url}: {self.title}: {what} did not show in time") from None
         except PlaywrightError as exc:
@@ -300,3 +314,8 @@ class WebConfigPage:
         if found:
             return WebConfigUnreachable(f"{self.base_url}: {what}: {found.group(0)}")
         return WebConfigPageError(f"{self.base_url}: {what}: {str(exc).splitlines()[0]}")
+
+
+def exactly(text: str) -> re.Pattern[str]:
+    """Matches an element whose whole text is ``text`` (Current Status, not a sentence containing it)."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")

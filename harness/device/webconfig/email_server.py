@@ -17,7 +17,7 @@ from harness.device.htmltree import parse_html
 from harness.device.infopage import parse_info_page
 from harness.device.webconfig.base import WebConfigPage
 from harness.device.webconfig.errors import WebConfigPageError, WebConfigRefused
-from harness.device.webconfig.reading import PageReading, wait_until_shown
+from harness.device.webconfig.reading import PageReading
 from harness.reporting.steps import step
 
 __all__ = [
@@ -117,7 +117,7 @@ class EmailServerPage(WebConfigPage):
             self.open()
         page = self.reading(*self.READ)
         if not page.shown("auth_method"):
-            self.wait_shown(self.loc("auth_method"), "Authentication Method")
+            self.wait_shown("auth_method", what="Authentication Method")
             page = self.reading(*self.READ)
         oauth2 = page.shown("current_status")
         return EmailServerSettingsView(
@@ -145,7 +145,7 @@ class EmailServerPage(WebConfigPage):
         Server, port and secure connection are fixed by the page with OAuth2; asking for another value
         there raises ValueError (the page would not let a person type it either).
         """
-        self.wait_shown(self.loc("auth_method"), "Authentication Method")
+        self.wait_shown("auth_method", what="Authentication Method")
         if auth_method is not None and self.selected("auth_method") != auth_method:
             self.select("auth_method", auth_method)
         if email_service is not None and self.selected("email_service") != email_service:
@@ -189,14 +189,13 @@ class EmailServerPage(WebConfigPage):
         """
         if reload:
             self.open()
-        self.wait_shown(self.loc("auth_method"), "Authentication Method")
+        self.wait_shown("auth_method", what="Authentication Method")
         if not self.shown("sign_out"):
             raise LookupError(f"{self.title}: no Sign Out button is shown (no sign-in is saved for the chosen "
                               f"service; Current Status: {self.current_status() or 'not shown'})")
         messages = self.submit("sign_out")
         signed_out = self.profile.messages.signed_out
-        status = self.loc("current_status").filter(has_text=_exactly(signed_out))
-        self.wait_shown(status, f"Current Status {signed_out!r} after Sign Out")
+        self.wait_shown(("current_status", signed_out), what=f"Current Status {signed_out!r} after Sign Out")
         return messages
 
     @step("{device}: choose OAuth2 and click Sign In on {self.title}")
@@ -206,7 +205,7 @@ class EmailServerPage(WebConfigPage):
         self.click_and_wait("sign_in")
         screen = self.sibling(self.signin_screen)
         screen.require_session()
-        screen.wait_shown(screen.loc("start"), "the Sign In screen's button")
+        screen.wait_shown("start", what="the Sign In screen's button")
         return screen
 
     @step("{device}: start a Microsoft sign-in from {self.title}")
@@ -244,8 +243,7 @@ class SignInScreen(WebConfigPage):
     def start(self) -> SignInCode:
         """Click "Sign in with Microsoft" and read the code and URL; a refusal raises, quoting the screen."""
         self.click_and_wait("start")
-        self.wait_shown(self.loc("user_code").or_(self.loc("message")).or_(self.loc("result"))
-                        .or_(self.loc("signin_error")), "the verification code")
+        self.wait_shown("user_code", "message", "result", "signin_error", what="the verification code")
         page = self.reading("result", "signin_error", *self.CODE)
         if page.count("result"):
             self.result()
@@ -278,12 +276,7 @@ class SignInScreen(WebConfigPage):
         """
         signed_in = self.profile.messages.signed_in
         what = f"Current Status {signed_in!r}"
-        targets = [(self.locator_spec("current_status"), signed_in), (self.locator_spec("signin_error"), None)]
-        with self.translated(what):
-            quick = wait_until_shown(self.page, targets, timeout_ms)
-        if not quick:
-            status = self.loc("current_status").filter(has_text=_exactly(signed_in))
-            self.wait_shown(status.or_(self.loc("signin_error")), what, timeout_ms)
+        self.wait_shown(("current_status", signed_in), "signin_error", what=what, timeout_ms=timeout_ms)
         page = self.reading("signin_error", "signed_in_account")
         if page.shown("signin_error"):
             raise WebConfigRefused(page.lines("signin_error"), page=self.title)
@@ -294,7 +287,7 @@ class SignInScreen(WebConfigPage):
         """The Back button: to Basic, where OK saves the sign-in."""
         self.click_and_wait("back")
         basic = self.sibling(self.basic_page)
-        basic.wait_shown(basic.loc("auth_method"), "Authentication Method")
+        basic.wait_shown("auth_method", what="Authentication Method")
         return basic
 
 
@@ -308,7 +301,7 @@ class ConnectionTestPage(WebConfigPage):
         """Open the page, click Start, read the result (a failed test is a result, not an exception)."""
         self.open()
         self.click_and_wait("start")
-        self.wait_shown(self.loc("result"), "the connection test result")
+        self.wait_shown("result", what="the connection test result")
         page = self.reading("result")
         messages = page.lines("result")
         if self.profile.messages.stale_token in messages:
@@ -324,11 +317,6 @@ class ConnectionTestPage(WebConfigPage):
 
 EmailServerPage.signin_screen = SignInScreen
 EmailServerPage.connection_test = ConnectionTestPage
-
-
-def _exactly(text: str) -> re.Pattern[str]:
-    """Matches an element whose whole text is ``text`` (Current Status, not a sentence containing it)."""
-    return re.compile(rf"^\s*{re.escape(text)}\s*$")
 
 
 def _port(text: str) -> int | None:

@@ -16,7 +16,7 @@ class JobHistoryPage(WebConfigPage):
     def jobs(self, table: ErrorCodeTable | None = None) -> list[Job]:
         """The jobs the page lists (newest first, as devices show them)."""
         self.open()
-        self.wait_shown(self.loc("export_csv"), "the job history")
+        self.wait_shown("export_csv", what="the job history")
         return parse_jobs_page(self.page.content(), table)
 
     @step("{device}: export {self.title} as CSV")

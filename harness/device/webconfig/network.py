@@ -35,7 +35,7 @@ class NetworkStatusPage(WebConfigPage):
         panes = ("network_pane", "email_pane", "fax_pane")
         page = self.reading(*panes)
         if not page.shown("network_pane"):
-            self.wait_shown(self.loc("network_pane"), "the Network pane")
+            self.wait_shown("network_pane", what="the Network pane")
             page = self.reading(*panes)
         network, email, fax = (self.pane(name, page) for name in panes)
         return NetworkStatusView(network=network, email=_email_status(email), fax=_email_status(fax),

@@ -33,7 +33,7 @@ class ProductStatusPage(WebConfigPage):
     def read(self) -> ProductStatus:
         """Open the page and read it (the template is the info-page one FIDELITY.md describes)."""
         self.open()
-        self.wait_shown(self.loc("values"), "the product values")
+        self.wait_shown("values", what="the product values")
         page = parse_info_page(self.page.content())
         get = page.get
         return ProductStatus(device_name=get("Device Name") or "", model=get("Model") or page.product,

@@ -1,12 +1,13 @@
 """One browser round trip for a page's fields: presence, visibility, text, value, choice, all read at once.
 
 Reading a form field by field costs a round trip to the browser each (about 4 ms here, a whole page read ~20 of
-them), and the first Playwright locator call on a new document also builds Playwright's utility world (~15 ms).
-A :class:`PageReading` asks the page once, in its own JavaScript world, for every field whose locator is plain
-CSS (the profile's ``name`` and ``css`` locators). A locator the page's ``querySelectorAll`` cannot take (a role,
-a label, Playwright's own CSS extensions) is read through Playwright as before, so a profile never has to
-change for it. Like Playwright's locators, the quick read searches the page's main frame; unlike them, it does
-not look inside shadow roots, which Web Config pages do not use.
+them), and the first Playwright locator call on a new document also builds Playwright's utility world (~15 ms,
+~25 ms for a role, whose accessible names Playwright computes for the whole page). A :class:`PageReading` asks
+the page once, in its own JavaScript world, for every field whose locator it can resolve there: plain CSS (the
+profile's ``name`` and ``css`` locators) and buttons by role and exact name (Web Config's Sign Out, OK, Start).
+Anything else (another role, a label, Playwright's own CSS extensions) is read through Playwright as before, so
+a profile never has to change for it. Like Playwright's locators, the quick read searches the page's main frame;
+unlike them, it does not look inside shadow roots, which Web Config pages do not use.
 """
 
 from __future__ import annotations
@@ -31,13 +32,53 @@ VISIBLE_JS = """e => {
     return r.width > 0 && r.height > 0;
   }"""
 
-#: Reads every selector of ``specs`` (name -> CSS); null for a selector the browser does not accept.
+#: The elements one query finds: ``{css}`` (``querySelectorAll``, which throws on a selector it does not take) or
+#: ``{button}``, the buttons whose accessible name is exactly that text, as ``getByRole('button', {name, exact})``
+#: finds them: ``button`` and button-type ``input`` elements and ``role="button"``, not hidden from assistive
+#: technology (``display: none``, ``visibility: hidden``, ``aria-hidden``), named by ``aria-labelledby``,
+#: ``aria-label``, an input's value (or its default, Submit/Reset) or else their text, whitespace collapsed.
+QUERY_JS = """q => {
+  if (q.css !== undefined) return Array.from(document.querySelectorAll(q.css));
+  const norm = s => (s || '').replace(/\\s+/g, ' ').trim();
+  const role = e => {
+    const given = (e.getAttribute('role') || '').trim().split(/\\s+/)[0].toLowerCase();
+    if (given) return given;
+    if (e.localName === 'button') return 'button';
+    const type = (e.getAttribute('type') || '').toLowerCase();
+    return e.localName === 'input' && ['button', 'submit', 'reset', 'image'].includes(type) ? 'button' : '';
+  };
+  const hidden = e => {
+    if (getComputedStyle(e).visibility !== 'visible') return true;
+    for (let n = e; n; n = n.parentElement) {
+      if (n.getAttribute('aria-hidden') === 'true' || getComputedStyle(n).display === 'none') return true;
+    }
+    return false;
+  };
+  const name = e => {
+    const ids = (e.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean);
+    const labelled = norm(ids.map(id => (document.getElementById(id) || {}).textContent || '').join(' '));
+    if (labelled) return labelled;
+    const label = norm(e.getAttribute('aria-label'));
+    if (label) return label;
+    if (e.localName === 'input') {
+      const type = (e.getAttribute('type') || '').toLowerCase();
+      const value = norm(type === 'image' ? e.getAttribute('alt') : e.getAttribute('value'));
+      return value || (type === 'reset' ? 'Reset' : type === 'button' ? norm(e.getAttribute('title')) : 'Submit');
+    }
+    return norm(e.innerText) || norm(e.getAttribute('title'));
+  };
+  return Array.from(document.querySelectorAll('button, input, [role]'))
+    .filter(e => role(e) === 'button' && !hidden(e) && name(e) === q.button);
+}"""
+
+#: Reads every query of ``specs`` (name -> query); null for a selector the browser does not accept.
 READ_FIELDS_JS = """specs => {
   const visible = VISIBLE;
+  const query = QUERY;
   const out = {};
-  for (const [name, selector] of Object.entries(specs)) {
+  for (const [name, q] of Object.entries(specs)) {
     let found;
-    try { found = Array.from(document.querySelectorAll(selector)); } catch (e) { out[name] = null; continue; }
+    try { found = query(q); } catch (e) { out[name] = null; continue; }
     const first = found[0];
     const checked = found.find(e => e.matches(':checked'));
     out[name] = {
@@ -52,25 +93,38 @@ READ_FIELDS_JS = """specs => {
     };
   }
   return out;
-}""".replace("VISIBLE", VISIBLE_JS)
+}""".replace("VISIBLE", VISIBLE_JS).replace("QUERY", QUERY_JS)
+
+
+def main_world_query(spec: LocatorSpec) -> dict[str, str] | None:
+    """``spec`` as a query the page can answer in its own world (see QUERY_JS), or None: Playwright must look."""
+    css = spec.css_selector()
+    if css is not None:
+        return {"css": css}
+    if spec.role == "button" and spec.text is not None:
+        return {"button": " ".join(spec.text.split())}
+    return None
 
 
 #: True once an element of one of ``targets`` ([selector, exact text or null]) is visible with that text.
-SHOWN_JS = """targets => targets.some(([selector, text]) => Array.from(document.querySelectorAll(selector)).some(
-  e => (text === null || e.textContent.trim() === text) && (VISIBLE)(e)))""".replace("VISIBLE", VISIBLE_JS)
+SHOWN_JS = """targets => targets.some(([q, text]) => (QUERY)(q).some(
+  e => (text === null || e.textContent.trim() === text) && (VISIBLE)(e)))""".replace("VISIBLE", VISIBLE_JS).replace(
+    "QUERY", QUERY_JS)
 #: How often :func:`wait_until_shown` looks. Playwright's own waits back off to every 500 ms after the first
 #: 170 ms, which made every sign-in wait up to half a second longer than the device took.
 WAIT_POLL_MS = 50
 
 
 def wait_until_shown(page: Page, targets: Iterable[tuple[LocatorSpec, str | None]], timeout_ms: float) -> bool:
-    """Wait until one target (a locator, and the exact text it must show, or None) is visible; False if it is not
-    plain CSS (the caller waits through Playwright instead). Raises Playwright's TimeoutError.
+    """Wait until one target (a locator, and the exact text it must show, or None) is visible; False if one cannot
+    be queried in the page's world (the caller waits through Playwright instead). Raises Playwright's TimeoutError.
+
+    Looks at once, so a page already showing a target costs one round trip.
     """
-    selectors = [(spec.css_selector(), text) for spec, text in targets]
-    if any(css is None for css, _ in selectors):
+    queries = [(main_world_query(spec), text) for spec, text in targets]
+    if any(query is None for query, _ in queries):
         return False
-    page.wait_for_function(SHOWN_JS, arg=[[css, text] for css, text in selectors], polling=WAIT_POLL_MS,
+    page.wait_for_function(SHOWN_JS, arg=[[query, text] for query, text in queries], polling=WAIT_POLL_MS,
                            timeout=timeout_ms)
     return True
 
@@ -93,15 +147,15 @@ class FieldReading:
 
 
 def read_fields(page: Page, specs: Mapping[str, LocatorSpec]) -> dict[str, FieldReading]:
-    """Read every plain-CSS locator of ``specs`` in one evaluation; the others are left out of the answer.
+    """Read every locator of ``specs`` the page can answer itself in one evaluation; the others are left out.
 
     A page that navigates meanwhile gives an empty answer: every field is then read through Playwright.
     """
-    selectors = {name: css for name, spec in specs.items() if (css := spec.css_selector()) is not None}
-    if not selectors:
+    queries = {name: query for name, spec in specs.items() if (query := main_world_query(spec)) is not None}
+    if not queries:
         return {}
     try:
-        answer: dict[str, Any] = page.evaluate(READ_FIELDS_JS, selectors)
+        answer: dict[str, Any] = page.evaluate(READ_FIELDS_JS, queries)
     except PlaywrightError as exc:
         if not NAVIGATED.search(str(exc)):
             raise
