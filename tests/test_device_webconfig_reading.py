@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from harness.device.webconfig.base import MARKUP_JS
 from harness.device.webconfig.profile import LocatorSpec
 from harness.device.webconfig.reading import PageReading, read_fields, wait_until_shown
 
@@ -108,3 +109,9 @@ def test_waiting_for_a_button_is_done_in_the_page(page: Page) -> None:
 
 def test_waiting_on_a_label_is_left_to_playwright(page: Page) -> None:
     assert not wait_until_shown(page, [(LocatorSpec(label="Sender"), None)], 300)
+
+
+@pytest.mark.parametrize("doctype", ["<!DOCTYPE html>", ""])
+def test_the_page_markup_is_what_playwright_gives(page: Page, doctype: str) -> None:
+    page.set_content(doctype + FORM)
+    assert page.evaluate(MARKUP_JS) == page.content()

@@ -49,6 +49,11 @@ class Downloaded:
     content: bytes = field(repr=False)
 
 
+#: The document as ``page.content()`` gives it: the doctype, then the root element's markup.
+MARKUP_JS = """() => (document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '')
+  + document.documentElement.outerHTML"""
+
+
 class WebConfigPage:
     """Base of the page objects; ``page_key`` names the page in the profile."""
 
@@ -135,6 +140,11 @@ class WebConfigPage:
         specs = {name: self.locator_spec(name, page_key) for name in names}
         return PageReading(read_fields(self.page, specs), specs, lambda name: self.loc(name, page_key=page_key),
                            lambda lines: evidence.said(f"Web Config {self.title}", lines))
+
+    def markup(self) -> str:
+        """The page's HTML as it stands, read in its own world (``page.content()`` builds the utility world)."""
+        with self.translated(f"reading {self.title}"):
+            return str(self.page.evaluate(MARKUP_JS))
 
     def shown(self, name: str) -> bool:
         """Whether the page shows ``name`` now (present and visible); never waits."""

@@ -233,7 +233,7 @@ class SignInScreen(WebConfigPage):
 
     @step("{device}: read {self.title}")
     def read(self) -> SignInScreenView:
-        values = parse_info_page(self.page.content()).values
+        values = parse_info_page(self.markup()).values
         return SignInScreenView(service=values.get("Email service", ""), current_status=self.text("current_status"),
                                 account=self.text("signed_in_account") or None, notice=self.text("notice"),
                                 code=self.code(), error=" ".join(self.lines("signin_error")) or None,

@@ -17,7 +17,7 @@ class JobHistoryPage(WebConfigPage):
         """The jobs the page lists (newest first, as devices show them)."""
         self.open()
         self.wait_shown("export_csv", what="the job history")
-        return parse_jobs_page(self.page.content(), table)
+        return parse_jobs_page(self.markup(), table)
 
     @step("{device}: export {self.title} as CSV")
     def export_csv(self, *, reload: bool = True) -> Downloaded:

@@ -34,7 +34,7 @@ class ProductStatusPage(WebConfigPage):
         """Open the page and read it (the template is the info-page one FIDELITY.md describes)."""
         self.open()
         self.wait_shown("values", what="the product values")
-        page = parse_info_page(self.page.content())
+        page = parse_info_page(self.markup())
         get = page.get
         return ProductStatus(device_name=get("Device Name") or "", model=get("Model") or page.product,
                              serial=get("Serial Number") or "", firmware=get("Firmware") or "",
