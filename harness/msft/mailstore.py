@@ -55,7 +55,8 @@ def parse_message(raw: bytes, *, mailbox: str, received_at: float, envelope_from
     body = body_part.get_content() if body_part is not None else ""
     attachments = []
     for part in msg.iter_attachments():
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""  # decode=True gives bytes, or None for a multipart
         attachments.append(Attachment(part.get_filename() or "", part.get_content_type(), len(payload),
                                       hashlib.sha256(payload).hexdigest()))
     date_hdr = str(msg.get("Date", ""))
