@@ -27,7 +27,9 @@ FORM = """<html><body><form>
 <li><span role="button" aria-label="Refresh">&#x21bb;</span></li><li><button role="tab">Start</button></li>
 <li><button aria-hidden="true">Back</button></li><li style="display:none"><button>Delete</button></li>
 <li><button style="visibility:hidden">Hidden Delete</button></li><li><button>Ok</button></li>
-<li><button aria-labelledby="LBL">x</button><span id="LBL">Sign In</span></li></ul></form></body></html>"""
+<li><button aria-labelledby="LBL">x</button><span id="LBL">Sign In</span></li>
+<li><input type="button" title="Help"></li><li><input type="image" alt="Go" src="data:,"></li>
+</ul></form></body></html>"""
 
 SPECS = {"auth": LocatorSpec(name="AUTH"), "sender": LocatorSpec(name="SENDER"), "cert": LocatorSpec(name="CERT"),
          "status": LocatorSpec(css="#STATUS"), "hidden": LocatorSpec(css="#HIDDEN", optional=True),
@@ -37,7 +39,7 @@ SPECS = {"auth": LocatorSpec(name="AUTH"), "sender": LocatorSpec(name="SENDER"),
 #: Buttons by role and exact name, read in the page's world: each must match what Playwright's getByRole finds.
 BUTTONS = {name: LocatorSpec(role="button", text=name, optional=True)
            for name in ("OK", "Ok", "Apply", "Reset", "Submit", "Refresh", "Start", "Back", "Delete", "Hidden Delete",
-                        "Sign In", "x", "Sign")}
+                        "Sign In", "x", "Sign", "Help", "Go")}
 
 
 @pytest.fixture

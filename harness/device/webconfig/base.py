@@ -181,7 +181,7 @@ class WebConfigPage:
                 return
             either: Locator | None = None
             for name, text in pairs:
-                found = self.loc(name) if text is None else self.loc(name).filter(has_text=exactly(text))
+                found = self.loc(name) if text is None else self.loc(name).filter(has_text=_exactly(text))
                 either = found if either is None else either.or_(found)
             assert either is not None, "wait_shown needs a target"
             either.first.wait_for(state="visible", timeout=timeout)
@@ -326,6 +326,6 @@ class WebConfigPage:
         return WebConfigPageError(f"{self.base_url}: {what}: {str(exc).splitlines()[0]}")
 
 
-def exactly(text: str) -> re.Pattern[str]:
+def _exactly(text: str) -> re.Pattern[str]:
     """Matches an element whose whole text is ``text`` (Current Status, not a sentence containing it)."""
     return re.compile(rf"^\s*{re.escape(text)}\s*$")
