@@ -12,7 +12,7 @@ import re
 import socket
 import ssl
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from smtp_support import ALICE, PRINTER, access_token, auth_xoauth2, client_context, open_session, scan_message
 
@@ -141,6 +141,8 @@ def test_bad_base64_and_shapes_in_auth(tier: MicrosoftTier, argument: str, inlin
 @settings(max_examples=8, deadline=None)
 @given(size=st.integers(min_value=16_000, max_value=2_000_000), after_tls=st.booleans(),
        verb=st.sampled_from([b"AUTH XOAUTH2 ", b"MAIL FROM:<", b"", b"EHLO "]))
+@example(size=16_000, after_tls=False, verb=b"EHLO ")  # fits the pre-EHLO AUTH allowance, not a greeting's limit
+@example(size=16_000, after_tls=False, verb=b"HELO ")
 def test_huge_lines(tier: MicrosoftTier, size: int, after_tls: bool, verb: bytes) -> None:
     wire = Wire(tier)
     if after_tls:

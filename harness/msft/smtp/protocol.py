@@ -188,6 +188,8 @@ class ExchangeSmtpProtocol(SMTP):
 
     # --- commands -------------------------------------------------------------------------------------------
     async def smtp_EHLO(self, hostname: str) -> None:
+        if await self._greeting_too_long("EHLO", hostname):
+            return
         if not hostname:
             await self.push("501 5.5.4 Invalid domain name")
             return
@@ -202,6 +204,8 @@ class ExchangeSmtpProtocol(SMTP):
         await self.push("\r\n".join(f"250-{line}" for line in lines[:-1]) + f"\r\n250 {lines[-1]}")
 
     async def smtp_HELO(self, hostname: str) -> None:
+        if await self._greeting_too_long("HELO", hostname):
+            return
         if not hostname:
             await self.push("501 5.5.4 Invalid domain name")
             return
@@ -210,6 +214,17 @@ class ExchangeSmtpProtocol(SMTP):
         self.session.extended_smtp = False
         self.session.host_name = hostname
         await self.push(f"250 {self.hostname} Hello [{self._peer_ip()}]")
+
+    async def _greeting_too_long(self, verb: str, hostname: str) -> bool:
+        """Refuse a greeting longer than a command line may be; True when refused.
+
+        Before the first EHLO every line is let through up to AUTH's length (see ``__init__``), so the greeting's
+        own limit is checked here; after it aiosmtpd checks it before calling us.
+        """
+        if len(verb) + 1 + len(hostname.encode("utf-8", "surrogateescape")) <= self.command_size_limits[verb]:
+            return False
+        await self.push("500 Command line too long")
+        return True
 
     async def smtp_HELP(self, arg: str) -> None:
         await self.push("\r\n".join(replies.HELP))
