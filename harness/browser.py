@@ -22,6 +22,20 @@ QUIET_FLAGS: tuple[str, ...] = (
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
 )
+#: Playwright's own ``--disable-features`` list (``chromiumSwitches.ts``). Chromium honours only the last
+#: ``--disable-features`` on its command line, so the lab's, which comes after Playwright's, must repeat these.
+#: ``tests/test_browser.py`` launches both ways and fails when a Playwright release changes its list.
+PLAYWRIGHT_DISABLED_FEATURES: tuple[str, ...] = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+#: Features the lab turns off as well. RenderDocument gives every cross-document navigation a new frame host in the
+#: browser and a new frame in the renderer: ~25% of a Web Config page load's CPU (``bench/bench_navigation.py``).
+#: It changes nothing a page can see (Playwright itself ran with it off from October 2025 to June 2026).
+LAB_DISABLED_FEATURES: tuple[str, ...] = ("RenderDocument",)
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 #: Debian's chromium-headless-shell: Chromium's engine without the browser's UI, what Playwright itself runs for
 #: headless Chromium. A page load costs it about 40% less CPU than the full browser in headless mode.
@@ -63,7 +77,7 @@ def resolver_rules(resolve: Mapping[str, int], host: str = "127.0.0.1") -> str:
 
 def chromium_args(resolve: Mapping[str, int] | None = None, spki: Sequence[str] = ()) -> list[str]:
     """The command-line flags for one lab browser."""
-    args = list(QUIET_FLAGS)
+    args = [*QUIET_FLAGS, f"--disable-features={','.join(PLAYWRIGHT_DISABLED_FEATURES + LAB_DISABLED_FEATURES)}"]
     if resolve:
         args.append(f"--host-resolver-rules={resolver_rules(resolve)}")
     if spki:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -54,3 +55,45 @@ def test_override_wins(debian: dict[str, Path], monkeypatch: pytest.MonkeyPatch)
 def test_no_chromium_says_how_to_install_one(debian: dict[str, Path]) -> None:
     with pytest.raises(BrowserUnavailable, match="apt-get install chromium"):
         chromium_executable(no_bundled_browser())
+
+
+def _browser_command_line(marker: str) -> list[str]:
+    """The command line of the Chromium browser process whose environment carries ``EPSON_HIL_PROBE=marker``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            argv = [a.decode() for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        if f"EPSON_HIL_PROBE={marker}".encode() in environ and "--remote-debugging-pipe" in argv \
+                and not any(a.startswith("--type=") for a in argv):
+            return argv
+    raise AssertionError(f"no Chromium browser process with EPSON_HIL_PROBE={marker}")
+
+
+def _disabled_features(argv: list[str]) -> set[str]:
+    """What Chromium disables: the last ``--disable-features`` wins, earlier ones are dropped whole."""
+    values = [a.split("=", 1)[1] for a in argv if a.startswith("--disable-features=")]
+    return set(values[-1].split(",")) if values else set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the browser's command line from /proc")
+def test_the_lab_keeps_playwrights_disabled_features_and_adds_its_own() -> None:
+    """A later ``--disable-features`` replaces Playwright's: the lab's must carry Playwright's list whole."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        executable = chromium_executable(playwright)
+        found = {}
+        for marker, args in (("plain", []), ("lab", browser.chromium_args())):
+            launched = playwright.chromium.launch(executable_path=executable, args=args,
+                                                  env={**os.environ, "EPSON_HIL_PROBE": marker})
+            try:
+                found[marker] = _disabled_features(_browser_command_line(marker))
+            finally:
+                launched.close()
+    assert found["plain"], "Playwright passes no --disable-features any more"
+    missing = found["plain"] - found["lab"]
+    assert not missing, (f"this Playwright disables {sorted(missing)} too: add them to "
+                         "harness.browser.PLAYWRIGHT_DISABLED_FEATURES, or the lab's flag drops them")
+    assert set(browser.LAB_DISABLED_FEATURES) <= found["lab"]
