@@ -111,6 +111,19 @@ def test_groups_each_devices_tests_for_xdist(pytester: pytest.Pytester, inventor
         result.stdout.fnmatch_lines([f"GROUP test_a?{name}? {name}"])
 
 
+
+def test_a_serial_run_tests_one_device_after_another_in_file_order(pytester: pytest.Pytester,
+                                                                    inventory_path: Path) -> None:
+    """Every test of one device, across modules, before the next device's: as each parallel worker runs them."""
+    pytester.makepyfile(test_a="def test_one(device_name):\n    pass\n\ndef test_two(device_name):\n    pass\n",
+                        test_b="def test_three(device_name):\n    pass\n")
+    result = pytester.runpytest_subprocess("--inventory", str(inventory_path), "--collect-only", "-q",
+                                           "--device", "scan-ds790", "--device", "mfp-c5790")
+    ids = [line for line in result.stdout.lines if "::" in line]
+    assert ids == [f"{module}::{test}[{device}]" for device in ("mfp-c5790", "scan-ds790")
+                   for module, test in (("test_a.py", "test_one"), ("test_a.py", "test_two"),
+                                        ("test_b.py", "test_three"))]
+
 def test_classification_of_common_exceptions() -> None:
     import requests
 

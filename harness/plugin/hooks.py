@@ -59,8 +59,10 @@ def selected_devices(config: pytest.Config) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "device_name" in metafunc.fixturenames:
         names = selected_devices(metafunc.config)
-        # Module scope keeps each device's tests of a module together, in file order.
-        metafunc.parametrize("device_name", names, ids=names, scope="module")
+        # Session scope runs each device's tests together, in file order: a serial run tests one device after
+        # another, as a worker of a parallel run does (one device's time travel or revocation in the shared lab then
+        # never falls between another device's tests).
+        metafunc.parametrize("device_name", names, ids=names, scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
