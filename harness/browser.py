@@ -33,7 +33,7 @@ PLAYWRIGHT_DISABLED_FEATURES: tuple[str, ...] = (
     "msEdgeUpdateLaunchServicesPreferredVersion",
 )
 #: Features the lab turns off as well. RenderDocument gives every cross-document navigation a new frame host in the
-#: browser and a new frame in the renderer: ~25% of a Web Config page load's CPU (``bench/bench_navigation.py``).
+#: browser and a new frame in the renderer: ~22% of a Web Config page load's CPU (``bench/bench_navigation.py``).
 #: It changes nothing a page can see (Playwright itself ran with it off from October 2025 to June 2026).
 LAB_DISABLED_FEATURES: tuple[str, ...] = ("RenderDocument",)
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")

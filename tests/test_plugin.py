@@ -111,7 +111,6 @@ def test_groups_each_devices_tests_for_xdist(pytester: pytest.Pytester, inventor
         result.stdout.fnmatch_lines([f"GROUP test_a?{name}? {name}"])
 
 
-
 def test_a_serial_run_tests_one_device_after_another_in_file_order(pytester: pytest.Pytester,
                                                                     inventory_path: Path) -> None:
     """Every test of one device, across modules, before the next device's: as each parallel worker runs them."""
@@ -123,6 +122,7 @@ def test_a_serial_run_tests_one_device_after_another_in_file_order(pytester: pyt
     assert ids == [f"{module}::{test}[{device}]" for device in ("mfp-c5790", "scan-ds790")
                    for module, test in (("test_a.py", "test_one"), ("test_a.py", "test_two"),
                                         ("test_b.py", "test_three"))]
+
 
 def test_classification_of_common_exceptions() -> None:
     import requests

@@ -58,7 +58,6 @@ def test_root_redirects_like_epson_and_names_the_server(mfp: ServedDevice) -> No
     assert "document.write(" in answer.text and "./PRESENTATION/ADVANCED/COMMON/TOP" in answer.text
 
 
-
 def test_the_style_sheet_is_cacheable_and_the_pages_are_not(mfp: ServedDevice) -> None:
     """The style sheet carries the firmware's build time and no expiry (a browser keeps it); pages say no-store."""
     style = requests.get(mfp.url + "/PRESENTATION/ADVANCED/COMMON/STYLE.CSS", timeout=10)
@@ -66,6 +65,7 @@ def test_the_style_sheet_is_cacheable_and_the_pages_are_not(mfp: ServedDevice) -
     assert "Last-Modified" in style.headers and "Cache-Control" not in style.headers
     page = requests.get(mfp.url + "/PRESENTATION/ADVANCED/COMMON/TOP", timeout=10)
     assert "no-store" in page.headers["Cache-Control"]
+
 
 def test_top_menu_lists_only_the_pages_the_model_has(mfp: ServedDevice, a3: ServedDevice,
                                                      enterprise: ServedDevice) -> None:
